@@ -1,0 +1,177 @@
+"""Text normalization and tokenization, with offsets kept into the original text.
+
+Two forms of each word are produced:
+
+- the *surface* form: NFKC, one form for quotes, apostrophes and dashes, case-folded and
+  stripped of diacritics. Word n-grams over surface forms catch reprints and light edits.
+- the *content* form: the surface form of a non-stop word, stemmed with the Snowball
+  stemmer of the document's language. Sets of content forms catch rewrites, which keep
+  names, numbers and rare words but little of the wording.
+
+Tokens are found in the original text, so every token keeps its exact character span.
+
+>>> from dedup.normalize import TextProcessor
+>>> tp = TextProcessor()
+>>> [t.surface for t in tp.tokens("L’Élysée a dit « non »")]
+['l', 'elysee', 'a', 'dit', 'non']
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+
+import snowballstemmer
+
+#: Languages with a shipped stop-word list (Snowball stemmer names in values).
+LANGUAGES: dict[str, str] = {"en": "english", "fr": "french"}
+
+_QUOTES = {
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "\u02bc": "'",
+    "\u00b4": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2033": '"', "\u2039": "'", "\u203a": "'",
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-",
+    "\u2212": "-",
+}
+_QUOTE_TABLE = str.maketrans(_QUOTES)
+_SPACES = re.compile(r"\s+")
+# A number with thousands groups ("11.000", "15 000", "1,234,567") or a decimal ("5.93"),
+# else a run of letters/digits. Apostrophes and hyphens split words ("l'agence", "nord-coréen").
+_TOKEN = re.compile(r"\d{1,3}(?:[.,\u00a0\u202f ]\d{3})+(?![\d])|\d+(?:[.,]\d+)?|[^\W\d_]+|\d+", re.UNICODE)
+_THOUSANDS_SEP = re.compile(r"[.,\u00a0\u202f ]")
+
+
+def normalize_text(text: str) -> str:
+    """Return ``text`` in one canonical form: NFKC, plain quotes and dashes, case-folded,
+    whitespace collapsed. Idempotent: ``normalize_text(normalize_text(s)) == normalize_text(s)``.
+
+    >>> normalize_text("L’«  Élysée »—Paris")
+    'l\\'" élysée "-paris'
+    """
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_TABLE).casefold()
+    # casefold can produce new non-NFKC sequences (e.g. "ß" -> "ss" is fine, but some
+    # compatibility characters re-appear); a second pass makes the function idempotent.
+    text = unicodedata.normalize("NFKC", text).translate(_QUOTE_TABLE)
+    return _SPACES.sub(" ", text).strip()
+
+
+def strip_accents(text: str) -> str:
+    """Remove combining marks after canonical decomposition ("Koursk" stays, "é" -> "e")."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1 << 17)
+def _fold_word(word: str) -> str:
+    return strip_accents(normalize_text(word))
+
+
+def fold(word: str) -> str:
+    """Surface form of one word: normalized, case-folded, without diacritics."""
+    return _fold_word(word)
+
+
+@cache
+def stop_words(language: str) -> frozenset[str]:
+    """The shipped stop words of ``language`` ("en", "fr"), in folded form."""
+    if language not in LANGUAGES:
+        return frozenset()
+    text = resources.files("dedup.data").joinpath(f"stopwords/{language}.txt").read_text("utf-8")
+    words = (line.strip() for line in text.splitlines())
+    return frozenset(fold(w) for w in words if w and not w.startswith("#"))
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One word of a text: its span in the original text and its surface form."""
+
+    start: int
+    end: int
+    surface: str
+
+    @property
+    def is_number(self) -> bool:
+        return self.surface[:1].isdigit()
+
+
+def _surface(raw: str) -> str:
+    if raw[:1].isdigit():
+        parts = _THOUSANDS_SEP.split(raw)
+        if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):
+            return "".join(parts)
+        return raw.replace(",", ".")
+    return fold(raw)
+
+
+def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
+    """Tokens of ``text[start:end]`` with offsets into ``text``."""
+    end = len(text) if end is None else end
+    return [Token(m.start(), m.end(), _surface(m.group())) for m in _TOKEN.finditer(text, start, end)]
+
+
+def detect_language(surfaces: Iterable[str]) -> str | None:
+    """Guess the language from stop-word hits: "en", "fr", or None when unsure."""
+    counts = dict.fromkeys(LANGUAGES, 0)
+    total = 0
+    for word in surfaces:
+        total += 1
+        for lang in LANGUAGES:
+            if word in stop_words(lang):
+                counts[lang] += 1
+    if not total:
+        return None
+    best = max(counts, key=lambda lang: counts[lang])
+    return best if counts[best] / total >= 0.08 else None
+
+
+class TextProcessor:
+    """Tokenizes, detects the language and derives content forms; caches stems per instance.
+
+    One instance per process or worker; it holds no state beyond its caches.
+    """
+
+    def __init__(self) -> None:
+        self._stemmers: dict[str, snowballstemmer.stemmer] = {}
+        self._stems: dict[tuple[str | None, str], str] = {}
+
+    def tokens(self, text: str, start: int = 0, end: int | None = None) -> list[Token]:
+        return tokenize(text, start, end)
+
+    def content_form(self, surface: str, language: str | None) -> str | None:
+        """The stemmed content form of a surface word, or None for stop words and noise."""
+        key = (language, surface)
+        cached = self._stems.get(key)
+        if cached is not None:
+            return cached or None
+        form = self._content_form(surface, language)
+        self._stems[key] = form
+        return form or None
+
+    def _content_form(self, surface: str, language: str | None) -> str:
+        if surface[:1].isdigit():
+            return surface
+        if len(surface) < 2:
+            return ""
+        langs = (language,) if language else tuple(LANGUAGES)
+        if any(surface in stop_words(lang) for lang in langs if lang):
+            return ""
+        if language is None:
+            return surface
+        stemmer = self._stemmers.get(language)
+        if stemmer is None:
+            stemmer = snowballstemmer.stemmer(LANGUAGES[language])
+            self._stemmers[language] = stemmer
+        return str(stemmer.stemWord(surface))
+
+    def content_forms(self, tokens: Iterable[Token], language: str | None) -> list[str]:
+        out = []
+        for tok in tokens:
+            form = self.content_form(tok.surface, language)
+            if form:
+                out.append(form)
+        return out

@@ -1,0 +1,75 @@
+"""Clean, segment and normalize one document: the input of fingerprinting and verification.
+
+>>> from dedup.prepare import prepare
+>>> from dedup.types import Document
+>>> p = prepare(Document("a", "Publié le 27/12/2025 14:01\\nLe chat dort. Il rêve."))
+>>> [p.text_of(s) for s in p.sentences]
+['Le chat dort.', 'Il rêve.']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dedup.clean import RemovedLine, split_lines
+from dedup.normalize import TextProcessor, detect_language
+from dedup.segment import sentences as split_into_sentences
+from dedup.types import Document, Span
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a document: its span, paragraph number and its two token forms."""
+
+    span: Span
+    paragraph: int
+    surfaces: tuple[str, ...]
+    content: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A document made ready for matching: article sentences, language and removed chrome."""
+
+    doc: Document
+    language: str | None
+    sentences: tuple[Sentence, ...]
+    removed: tuple[RemovedLine, ...]
+
+    @property
+    def id(self) -> str:
+        return self.doc.id
+
+    def text_of(self, sentence: Sentence) -> str:
+        return self.doc.text[sentence.span.start : sentence.span.end]
+
+    @property
+    def surfaces(self) -> list[str]:
+        return [w for s in self.sentences for w in s.surfaces]
+
+    @property
+    def content(self) -> list[str]:
+        return [w for s in self.sentences for w in s.content]
+
+
+def prepare(
+    doc: Document,
+    processor: TextProcessor | None = None,
+    *,
+    frequent_lines: frozenset[int] | set[int] = frozenset(),
+) -> Prepared:
+    """Drop boilerplate lines, split sentences, tokenize, detect language and stem."""
+    processor = processor or TextProcessor()
+    text = doc.text
+    kept, removed = split_lines(text, frequent=frequent_lines)
+    spans = split_into_sentences(text, kept)
+    tokens = [processor.tokens(text, span.start, span.end) for _, span in spans]
+    language = detect_language(t.surface for toks in tokens for t in toks)
+    out = []
+    for (paragraph, span), toks in zip(spans, tokens, strict=True):
+        if not toks:
+            continue
+        surfaces = tuple(t.surface for t in toks)
+        content = tuple(processor.content_forms(toks, language))
+        out.append(Sentence(span, paragraph, surfaces, content))
+    return Prepared(doc, language, tuple(out), tuple(removed))

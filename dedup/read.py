@@ -1,0 +1,730 @@
+"""Read articles from files and folders: plain text, Markdown, HTML, JSON and JSON Lines.
+
+The reader turns inputs into :class:`~dedup.types.Document` values and never stops a run
+for one bad input: anything it cannot read becomes a :class:`~dedup.types.Skipped` with a
+specific reason. Plain text is never rewritten (only a leading byte order mark is dropped),
+because downstream offsets are Python string indices into ``Document.text``.
+
+Example::
+
+    >>> for item in iter_documents(["corpus/"]):          # doctest: +SKIP
+    ...     if isinstance(item, Skipped):
+    ...         print("skipped", item.path, item.reason)
+    ...     else:
+    ...         print(item.id, len(item.text))
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import logging
+import os
+import re
+import stat
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from charset_normalizer import from_bytes
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from dedup.errors import ConfigError, DedupError, InputError
+from dedup.types import Document, Skipped
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SUPPORTED_EXTENSIONS",
+    "TEXT_FIELDS",
+    "html_to_text",
+    "iter_documents",
+    "read_file",
+]
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
+    {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
+)
+TEXT_FIELDS: tuple[str, ...] = ("text", "body", "content")
+# Always tried after the caller's text fields: common names in news-crawl dumps.
+FALLBACK_TEXT_FIELDS: tuple[str, ...] = ("article", "maintext")
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+# JSON record keys for each Document attribute, in order of preference.
+_RECORD_KEYS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("title", ("title", "headline")),
+    ("url", ("url", "link")),
+    ("date", ("date", "published", "published_at", "pubdate")),
+    ("source", ("source", "site", "publisher")),
+)
+
+_BINARY_SNIFF_BYTES = 8 * 1024
+_CHARSET_SNIFF_BYTES = 4 * 1024
+_UTF8_BOM = codecs.BOM_UTF8
+# Longest first: the UTF-32-LE BOM starts with the UTF-16-LE one.
+_WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252 by every browser.
+_PREFERRED_LEGACY = "cp1252"
+_WHATWG_ALIASES: Mapping[str, str] = {"iso8859_1": "cp1252", "ascii": "cp1252"}
+
+_DROPPED_TAGS: tuple[str, ...] = tuple(
+    "head title script style noscript template svg nav header footer aside form iframe".split()
+)
+# Blocks that start a paragraph (a blank line around them) ...
+_PARAGRAPH_TAGS: frozenset[str] = frozenset(
+    "p div h1 h2 h3 h4 h5 h6 article section blockquote main ul ol dl table pre figure"
+    " figcaption hr address".split()
+)
+# ... and blocks that only start a new line.
+_LINE_TAGS: frozenset[str] = frozenset("br li tr td th dt dd caption".split())
+# Break strengths between blocks: a blank line beats a newline beats nothing.
+_NO_BREAK, _LINE, _PARAGRAPH = 0, 1, 2
+_SPACES = re.compile(r"\s+")
+
+
+class _Skip(DedupError):
+    """Internal: the input is skipped for ``reason``; never leaves this module."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Decoded:
+    """Decoded text of a file, the encoding used and what was odd about it."""
+
+    text: str
+    encoding: str = "utf-8"
+    warnings: tuple[str, ...] = ()
+
+    def meta(self) -> dict[str, Any]:
+        """``encoding``/``warnings`` entries for ``Document.meta`` (empty for plain UTF-8)."""
+        if self.encoding == "utf-8" and not self.warnings:
+            return {}
+        out: dict[str, Any] = {"encoding": self.encoding}
+        if self.warnings:
+            out["warnings"] = self.warnings
+        return out
+
+
+# ---------------------------------------------------------------------------------------
+# Walking inputs
+
+
+def iter_documents(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    text_fields: Sequence[str] = TEXT_FIELDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[Document | Skipped]:
+    """Yield a Document per article (or a Skipped) from files and folders, in a stable order.
+
+    Folders are walked recursively in sorted order; names starting with ``.`` are ignored
+    inside folders. Ids are relative to the folder given (``sub/a.txt``) or, for a file
+    argument, the path as given. An id already produced in this run is prefixed with its
+    folder argument (``b/x.txt``), then suffixed ``~2``, ``~3`` if it still collides.
+
+    Raises :class:`InputError` at once if a path does not exist at all; every other
+    problem becomes a ``Skipped``.
+
+    >>> docs = list(iter_documents(["corpus"]))               # doctest: +SKIP
+    >>> [d.id for d in docs]                                  # doctest: +SKIP
+    ['a.txt', 'sub/b.jsonl#L1', 'sub/b.jsonl#L2']
+    """
+    _check_max_bytes(max_bytes)
+    roots = _existing_roots(paths)
+    return _iter_roots(roots, text_fields=text_fields, max_bytes=max_bytes)
+
+
+def _existing_roots(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    roots = [os.fspath(p) for p in paths]
+    missing = [r for r in roots if not os.path.lexists(r)]
+    if missing:
+        raise InputError(f"input path does not exist: {', '.join(map(repr, missing))}")
+    return roots
+
+
+def _iter_roots(
+    roots: list[str], *, text_fields: Sequence[str], max_bytes: int
+) -> Iterator[Document | Skipped]:
+    used_file_ids: set[str] = set()
+    used_doc_ids: set[str] = set()
+    for root in roots:
+        # A file argument's id is already its path as given: nothing to prefix.
+        prefix = _folder_label(root) if os.path.isdir(root) else ""
+        for entry in _iter_root_files(root):
+            if isinstance(entry, Skipped):
+                yield entry
+                continue
+            path, file_id = entry
+            file_id = _unique_id(file_id, used_file_ids, prefix=prefix)
+            used_file_ids.add(file_id)
+            for item in read_file(
+                path, doc_id=file_id, text_fields=text_fields, max_bytes=max_bytes
+            ):
+                if isinstance(item, Document):
+                    item = replace(item, id=_unique_id(item.id, used_doc_ids))
+                    used_doc_ids.add(item.id)
+                yield item
+
+
+def _folder_label(root: str) -> str:
+    """A folder argument as given, with forward slashes and no trailing slash."""
+    slashed = _slashed(root)
+    return slashed.rstrip("/") or slashed
+
+
+def _unique_id(candidate: str, used: set[str], *, prefix: str = "") -> str:
+    """``candidate`` if unused, else ``prefix/candidate``, else that with ``~2``, ``~3``, ..."""
+    if candidate not in used:
+        return candidate
+    if prefix:
+        candidate = f"{prefix}/{candidate}"
+    unique, n = candidate, 1
+    while unique in used:
+        n += 1
+        unique = f"{candidate}~{n}"
+    return unique
+
+
+def _iter_root_files(root: str) -> Iterator[tuple[str, str] | Skipped]:
+    """``(path, id)`` for the root itself if it is not a folder, else for each file in it."""
+    if os.path.isdir(root):
+        yield from _walk(root, "", visited=set())
+    else:
+        yield root, _slashed(root)
+
+
+def _walk(
+    folder: str, rel: str, *, visited: set[tuple[int, int]]
+) -> Iterator[tuple[str, str] | Skipped]:
+    """Files under ``folder`` in sorted order, skipping hidden names and symlink loops."""
+    try:
+        info = os.stat(folder)
+        with os.scandir(folder) as scan:
+            names = sorted(entry.name for entry in scan)
+    except OSError as exc:
+        yield Skipped(folder, f"cannot read folder: {exc.strerror or exc}")
+        return
+    key = (info.st_dev, info.st_ino)
+    if key in visited:
+        yield Skipped(folder, "folder already visited (symlink loop)")
+        return
+    visited = visited | {key}
+    for name in names:
+        if name.startswith("."):
+            continue
+        path = os.path.join(folder, name)
+        child_rel = f"{rel}{name}"
+        if os.path.isdir(path):
+            yield from _walk(path, f"{child_rel}/", visited=visited)
+        else:
+            yield path, child_rel
+
+
+def _slashed(path: str) -> str:
+    if os.sep != "/":
+        path = path.replace(os.sep, "/")
+    if os.altsep and os.altsep != "/":
+        path = path.replace(os.altsep, "/")
+    return path
+
+
+def _check_max_bytes(max_bytes: int) -> None:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ConfigError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+
+
+# ---------------------------------------------------------------------------------------
+# One file
+
+
+def read_file(
+    path: str | os.PathLike[str],
+    *,
+    doc_id: str | None = None,
+    text_fields: Sequence[str] = TEXT_FIELDS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> list[Document | Skipped]:
+    """Read one file of any supported type into its documents and skipped entries.
+
+    ``doc_id`` defaults to the path as given, with forward slashes. Never raises for a bad
+    file: a missing, unreadable, binary, empty or malformed file gives a ``Skipped``.
+
+    >>> read_file("notes/a.txt")                              # doctest: +SKIP
+    [Document(id='notes/a.txt', text='...', path='notes/a.txt', ...)]
+    """
+    _check_max_bytes(max_bytes)
+    path_str = os.fspath(path)
+    file_id = _slashed(path_str) if doc_id is None else doc_id
+    try:
+        extension = _check_readable(path_str)
+        data = _read_bytes(path_str, max_bytes)
+        items = _parse(data, extension, path_str, file_id, _all_text_fields(text_fields))
+    except _Skip as skip:
+        logger.debug("skipped %s: %s", path_str, skip.reason)
+        return [Skipped(path_str, skip.reason)]
+    return _unique_within_file(items)
+
+
+def _all_text_fields(text_fields: Sequence[str]) -> tuple[str, ...]:
+    if isinstance(text_fields, str):
+        text_fields = (text_fields,)
+    fields = list(dict.fromkeys(text_fields))
+    fields += [f for f in FALLBACK_TEXT_FIELDS if f not in fields]
+    return tuple(fields)
+
+
+def _check_readable(path: str) -> str:
+    """The file's lower-case extension, or raise ``_Skip`` if it cannot be one of ours."""
+    if os.path.islink(path) and not os.path.exists(path):
+        raise _Skip(f"broken symlink (target {os.readlink(path)!r} does not exist)")
+    extension = os.path.splitext(path)[1].lower()
+    if extension not in SUPPORTED_EXTENSIONS:
+        shown = f"'{extension}'" if extension else "(no extension)"
+        raise _Skip(f"unsupported file type {shown}")
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(mode):
+        raise _Skip("is a folder, not a file")
+    if not stat.S_ISREG(mode):
+        # Opening a FIFO or device could block forever.
+        raise _Skip("not a regular file")
+    return extension
+
+
+def _read_bytes(path: str, max_bytes: int) -> bytes:
+    """The file's bytes; ``_Skip`` if it is unreadable, too large, empty or binary."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise _Skip(_too_large(size, max_bytes))
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    if len(data) > max_bytes:
+        raise _Skip(_too_large(len(data), max_bytes))
+    if not data.strip():
+        raise _Skip("empty file")
+    if _wide_bom_encoding(data) is None and b"\x00" in data[:_BINARY_SNIFF_BYTES]:
+        raise _Skip("binary file (contains NUL bytes)")
+    return data
+
+
+def _too_large(size: int, max_bytes: int) -> str:
+    return f"file too large ({size:,} bytes > max_bytes={max_bytes:,})"
+
+
+def _parse(
+    data: bytes, extension: str, path: str, file_id: str, fields: tuple[str, ...]
+) -> list[Document | Skipped]:
+    if extension in (".html", ".htm"):
+        return [_parse_html(data, path, file_id)]
+    decoded = _decode(data, path)
+    if not decoded.text.strip():
+        raise _Skip("empty file")
+    if extension == ".json":
+        return _parse_json(decoded, path, file_id, fields)
+    if extension == ".jsonl":
+        return _parse_jsonl(decoded, path, file_id, fields)
+    return [Document(id=file_id, text=decoded.text, path=path, meta=decoded.meta())]
+
+
+def _unique_within_file(items: list[Document | Skipped]) -> list[Document | Skipped]:
+    """Suffix ``~2``, ``~3`` to record ids repeated inside one file."""
+    used: set[str] = set()
+    out: list[Document | Skipped] = []
+    for item in items:
+        if isinstance(item, Document):
+            item = replace(item, id=_unique_id(item.id, used))
+            used.add(item.id)
+        out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Decoding
+
+
+def _decode(data: bytes, path: str, *, declared: str | None = None) -> _Decoded:
+    """Decode as UTF-8, else a UTF-16/32 BOM, ``declared``, detection, then UTF-8 with U+FFFD.
+
+    >>> _decode("caf\\u00e9".encode("cp1252"), "x.txt").encoding  # doctest: +SKIP
+    'cp1252'
+    """
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    try:
+        return _Decoded(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        pass
+    wide = _wide_bom_encoding(data)
+    if wide is not None:
+        return _Decoded(data.decode(wide, errors="replace"), wide)
+    decoded = _decode_declared(data, declared) or _decode_detected(data)
+    for message in decoded.warnings:
+        logger.warning("%s: %s", path, message)
+    return decoded
+
+
+def _wide_bom_encoding(data: bytes) -> str | None:
+    for bom, encoding in _WIDE_BOMS:
+        if data.startswith(bom):
+            return encoding
+    return None
+
+
+def _decode_declared(data: bytes, declared: str | None) -> _Decoded | None:
+    encoding = _codec_name(declared)
+    if encoding is None or encoding == "utf_8":
+        return None
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    warning = f"not valid UTF-8; decoded as {encoding} (declared in the page's <meta charset>)"
+    return _Decoded(text, encoding, (warning,))
+
+
+def _decode_detected(data: bytes) -> _Decoded:
+    encoding = _codec_name(_detect_encoding(data))
+    if encoding is not None and encoding != "utf_8":
+        warning = f"not valid UTF-8; decoded as {encoding} (detected by charset_normalizer)"
+        return _Decoded(data.decode(encoding, errors="replace"), encoding, (warning,))
+    warning = (
+        "not valid UTF-8 and no encoding detected; "
+        "decoded as UTF-8 with U+FFFD replacement characters"
+    )
+    return _Decoded(data.decode("utf-8", errors="replace"), "utf-8", (warning,))
+
+
+def _detect_encoding(data: bytes) -> str | None:
+    """charset_normalizer's best guess, preferring windows-1252 among equally good guesses.
+
+    Short Western European text often scores the same in cp1250 and cp1252, and
+    charset_normalizer then returns cp1250, turning French "è" into "č".
+    """
+    matches = from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        tied = match.chaos == best.chaos and match.coherence == best.coherence
+        if tied and _PREFERRED_LEGACY in match.could_be_from_charset:
+            return _PREFERRED_LEGACY
+    return best.encoding
+
+
+def _codec_name(label: str | None) -> str | None:
+    """Python's canonical codec name for ``label`` (WHATWG Latin-1 rule applied), or None."""
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label).name.replace("-", "_")
+    except LookupError:
+        return None
+    return _WHATWG_ALIASES.get(name, name)
+
+
+def _declared_charset(data: bytes) -> str | None:
+    match = _META_CHARSET.search(data[:_CHARSET_SNIFF_BYTES])
+    return match.group(1).decode("ascii") if match else None
+
+
+# ---------------------------------------------------------------------------------------
+# HTML
+
+
+def _parse_html(data: bytes, path: str, file_id: str) -> Document:
+    decoded = _decode(data, path, declared=_declared_charset(data))
+    text, found = html_to_text(decoded.text)
+    if not text:
+        raise _Skip("no text after HTML extraction")
+    return Document(id=file_id, text=text, path=path, meta=decoded.meta(), **found)
+
+
+def html_to_text(html: str) -> tuple[str, dict[str, str]]:
+    """Main text of an HTML page and the metadata found in it (title, url, date, source).
+
+    Markup and non-article parts (script, style, nav, header, footer, aside, form, ...) are
+    dropped; paragraphs are separated by a blank line, list items, table cells and ``<br>``
+    by a newline; whitespace inside a block becomes single spaces.
+
+    >>> html_to_text("<title>T</title><p>One  two</p><p>Three<br>four</p>")
+    ('One two\\n\\nThree\\nfour', {'title': 'T'})
+    """
+    tree = LexborHTMLParser(html)
+    found = _html_metadata(tree)
+    body = tree.body
+    if body is None:
+        return "", found
+    for tag in _DROPPED_TAGS:
+        for node in body.css(tag):
+            node.decompose()
+    return _flatten(body), found
+
+
+def _flatten(root: LexborNode) -> str:
+    """Text under ``root``: blocks joined by the strongest break between them."""
+    out: list[str] = []
+    inline: list[str] = []
+    pending = _NO_BREAK
+    for piece in [*_pieces(root), _PARAGRAPH]:
+        if isinstance(piece, str):
+            inline.append(piece)
+            continue
+        text = _SPACES.sub(" ", "".join(inline)).strip()
+        inline.clear()
+        if text:
+            if out:
+                out.append("\n\n" if pending == _PARAGRAPH else "\n")
+            out.append(text)
+            pending = _NO_BREAK
+        pending = max(pending, piece)
+    return "".join(out)
+
+
+def _pieces(root: LexborNode) -> Iterator[str | int]:
+    """Text nodes under ``root`` in document order, with break strengths around blocks."""
+    # Iterative so that deeply nested pages cannot hit the recursion limit.
+    stack: list[LexborNode | int] = [root]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, int):
+            yield item
+        elif item.is_text_node:
+            yield item.text_content or ""
+        elif item.is_element_node:
+            brk = _block_break(item.tag)
+            if brk:
+                yield brk
+                stack.append(brk)
+            stack.extend(reversed(list(item.iter(include_text=True))))
+
+
+def _block_break(tag: str | None) -> int:
+    if tag in _PARAGRAPH_TAGS:
+        return _PARAGRAPH
+    if tag in _LINE_TAGS:
+        return _LINE
+    return _NO_BREAK
+
+
+def _html_metadata(tree: LexborHTMLParser) -> dict[str, str]:
+    metas = _meta_contents(tree)
+    candidates = {
+        "title": [metas.get("og:title"), _node_text(tree, "title"), _node_text(tree, "h1")],
+        "url": [_canonical_href(tree), metas.get("og:url")],
+        "date": [
+            metas.get("article:published_time"),
+            metas.get("og:article:published_time"),
+            metas.get("og:published_time"),
+            metas.get("datepublished"),
+            _attr(tree, "[itemprop=datePublished]", "datetime"),
+            _attr(tree, "time[datetime]", "datetime"),
+        ],
+        "source": [metas.get("og:site_name")],
+    }
+    found: dict[str, str] = {}
+    for key, values in candidates.items():
+        value = next((v for v in values if v), None)
+        if value:
+            found[key] = value
+    return found
+
+
+def _meta_contents(tree: LexborHTMLParser) -> dict[str, str]:
+    """``<meta property|name|itemprop=K content=V>`` as ``{k.lower(): V}``, first one wins."""
+    out: dict[str, str] = {}
+    for node in tree.css("meta"):
+        attrs = node.attributes
+        content = _clean(attrs.get("content"))
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop"):
+            key = (attrs.get(attr) or "").strip().lower()
+            if key:
+                out.setdefault(key, content)
+    return out
+
+
+def _canonical_href(tree: LexborHTMLParser) -> str | None:
+    for node in tree.css("link[href]"):
+        rel = (node.attributes.get("rel") or "").lower().split()
+        if "canonical" in rel:
+            return _clean(node.attributes.get("href"))
+    return None
+
+
+def _node_text(tree: LexborHTMLParser, selector: str) -> str | None:
+    node = tree.css_first(selector)
+    return _clean(node.text()) if node is not None else None
+
+
+def _attr(tree: LexborHTMLParser, selector: str, attr: str) -> str | None:
+    node = tree.css_first(selector)
+    if node is None:
+        return None
+    return _clean(node.attributes.get(attr) or node.attributes.get("content"))
+
+
+def _clean(value: str | None) -> str | None:
+    """``value`` with whitespace collapsed, or None if that leaves nothing."""
+    if not value:
+        return None
+    return _SPACES.sub(" ", value).strip() or None
+
+
+# ---------------------------------------------------------------------------------------
+# JSON and JSON Lines
+
+
+def _parse_json(
+    decoded: _Decoded, path: str, file_id: str, fields: tuple[str, ...]
+) -> list[Document | Skipped]:
+    try:
+        value = json.loads(decoded.text)
+    except json.JSONDecodeError as exc:
+        hint = "; is it JSON Lines? name it .jsonl" if exc.msg == "Extra data" else ""
+        raise _Skip(f"{_json_error(exc, exc.lineno)}{hint}") from None
+    if isinstance(value, dict):
+        item = _record_document(value, path, path, file_id, None, fields, decoded)
+        if isinstance(item, Skipped):
+            raise _Skip(item.reason)
+        return [item]
+    if not isinstance(value, list):
+        raise _Skip(f"JSON top level is {_json_type(value)}, expected an object or a list")
+    if not value:
+        raise _Skip("no records (empty JSON list)")
+    return [
+        _record_document(record, path, f"{path}[{index}]", file_id, str(index), fields, decoded)
+        for index, record in enumerate(value)
+    ]
+
+
+def _parse_jsonl(
+    decoded: _Decoded, path: str, file_id: str, fields: tuple[str, ...]
+) -> list[Document | Skipped]:
+    items: list[Document | Skipped] = []
+    # Split on "\n" only: str.splitlines() would also split on U+2028 inside JSON strings.
+    for number, line in enumerate(decoded.text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            items.append(Skipped(where, _json_error(exc, number)))
+            continue
+        items.append(_record_document(record, path, where, file_id, f"L{number}", fields, decoded))
+    return items
+
+
+def _json_error(exc: json.JSONDecodeError, line: int) -> str:
+    return f"invalid JSON: {exc.msg} (line {line}, column {exc.colno})"
+
+
+def _json_type(value: object) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    return names.get(type(value), "a number")
+
+
+def _record_document(
+    record: object,
+    path: str,
+    where: str,
+    file_id: str,
+    position: str | None,
+    fields: tuple[str, ...],
+    decoded: _Decoded,
+) -> Document | Skipped:
+    """A Document for one JSON record, or a Skipped at ``where`` saying what is wrong.
+
+    ``position`` (``L3`` or ``3``) names the record when it has no ``id``; None means the
+    record is the whole file and takes the file's id.
+    """
+    if not isinstance(record, dict):
+        return Skipped(where, f"not a JSON object (got {_json_type(record)})")
+    try:
+        text_key = _text_key(record, fields)
+    except _Skip as skip:
+        return Skipped(where, skip.reason)
+    used = set(fields)
+    doc_id = file_id
+    if position is not None:
+        record_id = _record_id(record)
+        if record_id is not None:
+            used.add("id")
+        doc_id = f"{file_id}#{record_id if record_id is not None else position}"
+    attributes = _record_attributes(record, used)
+    meta = {k: v for k, v in record.items() if k not in used and _is_scalar(v)}
+    meta.update(decoded.meta())
+    return Document(id=doc_id, text=record[text_key], path=path, meta=meta, **attributes)
+
+
+def _text_key(record: Mapping[str, Any], fields: tuple[str, ...]) -> str:
+    """The first of ``fields`` holding non-blank text; ``_Skip`` if there is none."""
+    blank: str | None = None
+    for key in fields:
+        value = record.get(key)
+        if isinstance(value, str):
+            if value.strip():
+                return key
+            blank = blank or key
+    if blank is not None:
+        raise _Skip(f"empty text (field {blank!r})")
+    raise _Skip(f"no text field (tried {', '.join(fields)})")
+
+
+def _record_id(record: Mapping[str, Any]) -> str | None:
+    value = record.get("id")
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) or (isinstance(value, str) and value.strip()):
+        return str(value)
+    return None
+
+
+def _record_attributes(record: Mapping[str, Any], used: set[str]) -> dict[str, str]:
+    """title/url/date/source from their usual record keys; adds the keys taken to ``used``."""
+    out: dict[str, str] = {}
+    for attribute, keys in _RECORD_KEYS:
+        for key in keys:
+            value = _as_text(record.get(key))
+            if value is not None:
+                out[attribute] = value
+                used.add(key)
+                break
+    return out
+
+
+def _as_text(value: object) -> str | None:
+    """A string for a scalar (or an object's ``name``, as in ``{"source": {"name": ..}}``)."""
+    if isinstance(value, dict):
+        value = value.get("name")
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)

@@ -1,0 +1,92 @@
+"""MinHash signatures of shingle sets, many at a time, identical to datasketch's.
+
+:class:`MinHasher` uses datasketch's ``affine32`` scheme (permutations ``a*h + b mod 2**32``
+drawn from ``numpy.random.RandomState(seed)``) and a seeded xxhash of each shingle, so a
+signature row equals ``datasketch.MinHash(num_perm, seed, hashfunc=..., scheme="affine32")``
+fed the same shingles, and is the same in every process (no salted ``hash()``). The work is
+vectorized over a whole batch of sets with NumPy.
+
+>>> from dedup.sign import MinHasher
+>>> mh = MinHasher(num_perm=16)
+>>> sigs = mh.signatures([["a b", "b c"], ["a b", "b c"]])
+>>> bool((sigs[0] == sigs[1]).all())
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import xxhash
+from datasketch import MinHash
+from datasketch.minhash import _fmix  # the scheme's pre-mix: keeps us identical to datasketch
+
+from dedup.errors import ConfigError
+
+_CHUNK_CELLS = 1 << 22  # hashes x permutations computed at once (16 MiB of uint32)
+
+
+def shingle_hash(shingle: str, seed: int = 1) -> int:
+    """32-bit xxhash of a shingle, stable across processes and platforms."""
+    return xxhash.xxh32_intdigest(shingle.encode("utf-8"), seed)
+
+
+class MinHasher:
+    """Computes MinHash signatures (uint32) for batches of shingle sets."""
+
+    def __init__(self, num_perm: int = 128, seed: int = 1) -> None:
+        if num_perm < 2:
+            raise ConfigError(f"num_perm must be >= 2, got {num_perm}")
+        self.num_perm = num_perm
+        self.seed = seed
+        a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
+        self._a = np.asarray(a, dtype=np.uint32)
+        self._b = np.asarray(b, dtype=np.uint32)
+
+    def hash_shingles(self, shingles: Sequence[str]) -> np.ndarray:
+        seed = self.seed
+        raw = np.fromiter((xxhash.xxh32_intdigest(s.encode("utf-8"), seed) for s in shingles),
+                          dtype=np.uint32, count=len(shingles))
+        with np.errstate(over="ignore"):
+            return _fmix(raw, 32)
+
+    def datasketch(self, shingles: Sequence[str]) -> MinHash:
+        """The equivalent datasketch MinHash (for checks and interoperability)."""
+        m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme="affine32",
+                    hashfunc=lambda b: xxhash.xxh32_intdigest(b, self.seed))
+        m.update_batch([s.encode("utf-8") for s in shingles])
+        return m
+
+    def signatures(self, sets: Sequence[Sequence[str]]) -> np.ndarray:
+        """One signature row per shingle set; an empty set gives a row of 2**32-1."""
+        out = np.full((len(sets), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+        nonempty = [i for i, s in enumerate(sets) if len(s)]
+        if not nonempty:
+            return out
+        lengths = np.fromiter((len(sets[i]) for i in nonempty), dtype=np.int64, count=len(nonempty))
+        hashes = self.hash_shingles([sh for i in nonempty for sh in sets[i]])
+        rows_per_chunk = max(1, _CHUNK_CELLS // self.num_perm)
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        # Process whole sets per chunk so each reduceat group lies inside one chunk.
+        first = 0
+        while first < len(nonempty):
+            last = first
+            cells = 0
+            while last < len(nonempty) and (cells == 0 or cells + lengths[last] <= rows_per_chunk):
+                cells += int(lengths[last])
+                last += 1
+            lo = int(starts[first])
+            hi = lo + cells
+            h = hashes[lo:hi, None]
+            with np.errstate(over="ignore"):
+                permuted = h * self._a[None, :] + self._b[None, :]
+            offsets = starts[first:last] - lo
+            out[nonempty[first:last]] = np.minimum.reduceat(permuted, offsets, axis=0)
+            first = last
+        return out
+
+
+def jaccard_estimate(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
+    """Share of equal signature positions: an unbiased estimate of Jaccard similarity."""
+    return float(np.count_nonzero(sig_a == sig_b)) / len(sig_a)

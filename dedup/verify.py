@@ -1,0 +1,258 @@
+"""Verify a candidate pair and name its relation.
+
+Two documents are compared sentence by sentence with two measures, both in [0, 1]:
+
+- ``overlap``: IDF-weighted Dice overlap of the sentences' content words (stemmed, stop words
+  removed). It survives rewording, reordering inside the sentence and light paraphrase, and
+  it weighs rare words, names and numbers above common vocabulary;
+- ``ratio``: normalized edit similarity (RapidFuzz ``fuzz.ratio``) of the sentences' words. It
+  tells verbatim copies and light edits apart from paraphrase.
+
+Sentences are then matched one to one, best first. A pair is related when it has at least
+``min_matches`` sentence matches scoring ``match_threshold`` or more (one shared fact is not
+enough: same-topic articles share background facts), or a verbatim sentence of at least
+``min_verbatim_words`` words (a reused quotation or paragraph), or a whole-document shingle
+Jaccard at or above ``doc_threshold``. The relation is then:
+
+- ``duplicate``: near-identical (shingle Jaccard >= 0.8, or 90 % of both texts verbatim);
+- ``syndicated``: most of the shorter text is there verbatim or lightly edited;
+- ``rewrite``: the shorter text's content is there, reworded (half of it, or a fifth when
+  the matches are mostly paraphrases rather than copies);
+- ``partial``: some passages reused inside otherwise different text.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from dedup.config import ScanConfig
+from dedup.prepare import Prepared, Sentence
+from dedup.shingle import word_shingles
+from dedup.types import Span
+
+Relation = Literal["duplicate", "syndicated", "rewrite", "partial"]
+MatchKind = Literal["copied", "edited", "paraphrased"]
+RELATIONS: tuple[Relation, ...] = ("duplicate", "syndicated", "rewrite", "partial")
+
+_COVER_FLOOR = 0.3  # a sentence with a counterpart scoring this much counts as covered
+_MIN_SHARED = 3  # content words two sentences must share for an overlap-based match
+
+
+class IdfTable:
+    """Inverse document frequency of content words, per language.
+
+    ``idf = ln((N + 1) / (df + 1)) + 1`` with ``N`` the number of documents of that
+    language; words never seen get the largest weight.
+    """
+
+    def __init__(self, counts: dict[str | None, Counter[str]], totals: dict[str | None, int]) -> None:
+        self._counts = counts
+        self._totals = totals
+
+    @classmethod
+    def from_documents(cls, docs: Iterable[Prepared]) -> IdfTable:
+        counts: dict[str | None, Counter[str]] = {}
+        totals: dict[str | None, int] = {}
+        for doc in docs:
+            counts.setdefault(doc.language, Counter()).update(set(doc.content))
+            totals[doc.language] = totals.get(doc.language, 0) + 1
+        return cls(counts, totals)
+
+    def weight(self, word: str, language: str | None) -> float:
+        n = self._totals.get(language, 0)
+        df = self._counts.get(language, Counter()).get(word, 0)
+        return math.log((n + 1) / (df + 1)) + 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceMatch:
+    """Sentence ``a`` of the first document matched to sentence ``b`` of the second."""
+
+    a: int
+    b: int
+    overlap: float
+    ratio: float
+    kind: MatchKind
+
+    @property
+    def score(self) -> float:
+        return max(self.overlap, self.ratio)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of checking one candidate pair."""
+
+    related: bool
+    relation: Relation | None
+    scores: dict[str, float]
+    matches: tuple[SentenceMatch, ...]
+    reason: str
+
+    def evidence(self, a: Prepared, b: Prepared, limit: int = 5) -> list[dict[str, Any]]:
+        """The strongest sentence matches, with their spans in each text."""
+        best = sorted(self.matches, key=lambda m: -m.score)[:limit]
+        return [
+            {
+                "kind": m.kind,
+                "score": round(m.score, 3),
+                "a": a.sentences[m.a].span.to_dict(),
+                "b": b.sentences[m.b].span.to_dict(),
+            }
+            for m in best
+        ]
+
+
+def _weights(sentences: Sequence[Sentence], language: str | None, idf: IdfTable,
+             vocab: dict[str, int]) -> np.ndarray:
+    matrix = np.zeros((len(sentences), len(vocab)), dtype=np.float64)
+    for i, s in enumerate(sentences):
+        for w in set(s.content):
+            matrix[i, vocab[w]] = idf.weight(w, language)
+    return matrix
+
+
+def sentence_scores(a: Prepared, b: Prepared, idf: IdfTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``."""
+    vocab: dict[str, int] = {}
+    for s in (*a.sentences, *b.sentences):
+        for w in s.content:
+            vocab.setdefault(w, len(vocab))
+    wa = _weights(a.sentences, a.language, idf, vocab)
+    wb = _weights(b.sentences, b.language, idf, vocab)
+    # a word shared by both sentences counts with its mean weight in the two languages
+    inter = (wa > 0).astype(np.float64) @ (wb > 0).T.astype(np.float64)
+    weighted = (wa @ (wb > 0).T + (wa > 0) @ wb.T) / 2
+    sizes_a = wa.sum(axis=1)[:, None]
+    sizes_b = wb.sum(axis=1)[None, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        overlap = np.where(sizes_a + sizes_b > 0, 2 * weighted / (sizes_a + sizes_b), 0.0)
+    texts_a = [" ".join(s.surfaces) for s in a.sentences]
+    texts_b = [" ".join(s.surfaces) for s in b.sentences]
+    ratio = process.cdist(texts_a, texts_b, scorer=fuzz.ratio, dtype=np.float32) / 100.0
+    return overlap, np.asarray(ratio, dtype=np.float64), inter
+
+
+def _kind(ratio: float, config: ScanConfig) -> MatchKind:
+    if ratio >= config.verbatim_ratio:
+        return "copied"
+    if ratio >= config.edited_ratio:
+        return "edited"
+    return "paraphrased"
+
+
+def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, a: Prepared, b: Prepared,
+           config: ScanConfig) -> list[SentenceMatch]:
+    long_a = np.array([len(s.surfaces) >= 5 for s in a.sentences])[:, None]
+    long_b = np.array([len(s.surfaces) >= 5 for s in b.sentences])[None, :]
+    # character edit similarity is ~0.5 between unrelated sentences of one language, so it
+    # only counts from the "edited" level up
+    usable_ratio = np.where(long_a & long_b & (ratio >= config.edited_ratio), ratio, 0.0)
+    usable_overlap = np.where(shared >= _MIN_SHARED, overlap, 0.0)
+    score = np.maximum(usable_ratio, usable_overlap)
+    rows, cols = np.nonzero(score >= _COVER_FLOOR)
+    order = np.argsort(-score[rows, cols], kind="stable")
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    out = []
+    for k in order:
+        i, j = int(rows[k]), int(cols[k])
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        r = float(usable_ratio[i, j])
+        out.append(SentenceMatch(i, j, float(usable_overlap[i, j]), r, _kind(r, config)))
+    out.sort(key=lambda m: (m.a, m.b))
+    return out
+
+
+def _share(best: np.ndarray, sizes: np.ndarray, floor: float) -> float:
+    total = float(sizes.sum())
+    return float(sizes[best >= floor].sum()) / total if total else 0.0
+
+
+def verify(a: Prepared, b: Prepared, idf: IdfTable, config: ScanConfig | None = None) -> Verification:
+    """Check whether ``a`` and ``b`` share text or content, and how."""
+    config = config or ScanConfig()
+    if not a.sentences or not b.sentences:
+        return Verification(False, None, {}, (), "no article text to compare")
+    overlap, ratio, shared = sentence_scores(a, b, idf)
+    matches = _match(overlap, ratio, shared, a, b, config)
+
+    sh_a = set(word_shingles(a.surfaces, config.ngram))
+    sh_b = set(word_shingles(b.surfaces, config.ngram))
+    common = len(sh_a & sh_b)
+    jaccard = common / len(sh_a | sh_b) if sh_a or sh_b else 0.0
+    containment = common / min(len(sh_a), len(sh_b)) if sh_a and sh_b else 0.0
+
+    size_a = np.array([sum(idf.weight(w, a.language) for w in set(s.content)) or 0.5 for s in a.sentences])
+    size_b = np.array([sum(idf.weight(w, b.language) for w in set(s.content)) or 0.5 for s in b.sentences])
+    best = np.maximum(np.where(shared >= _MIN_SHARED, overlap, 0.0),
+                      np.where(ratio >= config.edited_ratio, ratio, 0.0))
+    content_a, content_b = best.max(axis=1), best.max(axis=0)
+    cover_a = _share(content_a, size_a, _COVER_FLOOR + 0.05)
+    cover_b = _share(content_b, size_b, _COVER_FLOOR + 0.05)
+    verbatim_a = _share(ratio.max(axis=1), size_a, config.edited_ratio)
+    verbatim_b = _share(ratio.max(axis=0), size_b, config.edited_ratio)
+
+    strong = [m for m in matches if m.score >= config.match_threshold]
+    long_verbatim = [
+        m for m in matches
+        if m.kind == "copied" and len(a.sentences[m.a].surfaces) >= config.min_verbatim_words
+    ]
+    counts = Counter(m.kind for m in strong)
+    scores = {
+        "jaccard": round(jaccard, 4),
+        "containment": round(containment, 4),
+        "coverage_a": round(cover_a, 4),
+        "coverage_b": round(cover_b, 4),
+        "verbatim_a": round(verbatim_a, 4),
+        "verbatim_b": round(verbatim_b, 4),
+        "matched_sentences": float(len(strong)),
+        "copied_sentences": float(counts["copied"]),
+        "edited_sentences": float(counts["edited"]),
+        "paraphrased_sentences": float(counts["paraphrased"]),
+    }
+    related = (
+        len(strong) >= config.min_matches or bool(long_verbatim) or jaccard >= config.doc_threshold
+    )
+    if not related:
+        why = (f"not related: {len(strong)} matching sentence(s) (needs {config.min_matches}), "
+               f"shingle Jaccard {jaccard:.2f}")
+        return Verification(False, None, scores, tuple(matches), why)
+
+    # "shorter" = the document with less content weight: the one that may be contained
+    shorter_cover, shorter_verbatim = (
+        (cover_a, verbatim_a) if size_a.sum() <= size_b.sum() else (cover_b, verbatim_b)
+    )
+    relation: Relation
+    copies = counts["copied"] + counts["edited"]
+    if jaccard >= 0.8 or (verbatim_a >= 0.9 and verbatim_b >= 0.9):
+        relation = "duplicate"
+    elif shorter_verbatim >= 0.6 or containment >= 0.6:
+        relation = "syndicated"
+    elif shorter_cover >= 0.5 or (copies * 2 < len(strong) and shorter_cover >= 0.2):
+        # the same content, mostly in other words
+        relation = "rewrite"
+    else:
+        relation = "partial"
+    parts = [f"{n} {k}" for k, n in counts.items() if n]
+    why = (
+        f"{len(strong)} matching sentence(s) ({', '.join(parts) or 'none strong'}); "
+        f"{cover_a:.0%} of the first and {cover_b:.0%} of the second text have a counterpart; "
+        f"{max(verbatim_a, verbatim_b):.0%} verbatim or lightly edited; shingle Jaccard {jaccard:.2f}"
+    )
+    return Verification(True, relation, scores, tuple(matches), why)
+
+
+def span_of(prepared: Prepared, first: int, last: int) -> Span:
+    """The span from the start of sentence ``first`` to the end of sentence ``last``."""
+    return Span(prepared.sentences[first].span.start, prepared.sentences[last].span.end)
