@@ -42,8 +42,10 @@ class ScanConfig:
       pair of adjacent sentences, signed with ``passage_num_perm`` functions and banded for
       ``passage_threshold``: rewrites and partial reuse, which keep names, numbers and rare
       words but not the wording. Passages with fewer than ``passage_min_words`` content
-      words are not fingerprinted. LSH buckets holding more than ``max_bucket`` documents
-      (topic words shared by a whole corpus) yield no candidates.
+      words are not fingerprinted. Two documents become candidates when their passages
+      share at least ``passage_min_hits`` LSH buckets (one chance collision is not enough).
+      LSH buckets holding more than ``max_bucket`` documents (topic words shared by a whole
+      corpus) yield no candidates.
 
     Every candidate pair is verified: sentences are matched one to one by IDF-weighted
     overlap of content words (the IDF is computed per language over the corpus) and by
@@ -55,9 +57,10 @@ class ScanConfig:
     ngram: int = 5
     doc_num_perm: int = 128
     doc_threshold: float = 0.5
-    passage_num_perm: int = 32
-    passage_threshold: float = 0.3
+    passage_num_perm: int = 64
+    passage_threshold: float = 0.4
     passage_min_words: int = 4
+    passage_min_hits: int = 2
     max_bucket: int = 64
     match_threshold: float = 0.4
     min_matches: int = 2
@@ -74,6 +77,7 @@ class ScanConfig:
         _positive("passage_min_words", self.passage_min_words)
         _positive("max_bucket", self.max_bucket, 2)
         _positive("min_matches", self.min_matches)
+        _positive("passage_min_hits", self.passage_min_hits)
         _positive("min_verbatim_words", self.min_verbatim_words)
         if self.boilerplate_min_docs is not None:
             _positive("boilerplate_min_docs", self.boilerplate_min_docs, 2)

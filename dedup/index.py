@@ -53,16 +53,19 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
-def candidate_pairs(keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 64) -> set[tuple[int, int]]:
-    """Pairs ``(i, j)``, ``i < j``, of owners sharing a band key.
+def candidate_pairs(
+    keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1
+) -> set[tuple[int, int]]:
+    """Pairs ``(i, j)``, ``i < j``, of owners sharing band keys at least ``min_hits`` times.
 
     ``owners[k]`` is the document that item ``k`` belongs to (a document has several
-    passage items). Buckets with more than ``max_bucket`` distinct owners are skipped: a
-    key shared by that many documents is common vocabulary, not copying.
+    passage items; each shared bucket counts once per pair). Buckets with more than
+    ``max_bucket`` distinct owners are skipped: a key shared by that many documents is
+    common vocabulary, not copying.
     """
-    pairs: set[tuple[int, int]] = set()
+    hits: dict[tuple[int, int], int] = {}
     if keys.size == 0:
-        return pairs
+        return set()
     for band in range(keys.shape[1]):
         col = keys[:, band]
         order = np.argsort(col, kind="stable")
@@ -78,5 +81,6 @@ def candidate_pairs(keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 6
             m = members.tolist()
             for x in range(len(m)):
                 for y in range(x + 1, len(m)):
-                    pairs.add((m[x], m[y]))
-    return pairs
+                    pair = (m[x], m[y])
+                    hits[pair] = hits.get(pair, 0) + 1
+    return {pair for pair, n in hits.items() if n >= min_hits}

@@ -147,7 +147,8 @@ class Fingerprinter:
         doc_keys = band_keys(fp.doc, *self.doc_bands)
         pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
         passage_keys = band_keys(fp.passages, *self.passage_bands)
-        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.max_bucket)
+        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.max_bucket,
+                                 min_hits=cfg.passage_min_hits)
         return pairs
 
 

@@ -42,6 +42,8 @@ MatchKind = Literal["copied", "edited", "paraphrased"]
 RELATIONS: tuple[Relation, ...] = ("duplicate", "syndicated", "rewrite", "partial")
 
 _COVER_FLOOR = 0.3  # a sentence with a counterpart scoring this much counts as covered
+_NUMBER_AGREEMENT = 0.34  # share of figures two sentences must have in common, if both have any
+_EDIT_OVERLAP = 0.5  # content overlap an edited (or copied) sentence keeps at least
 _MIN_SHARED = 3  # content words two sentences must share for an overlap-based match
 
 
@@ -134,10 +136,38 @@ def sentence_scores(a: Prepared, b: Prepared, idf: IdfTable) -> tuple[np.ndarray
     sizes_b = wb.sum(axis=1)[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
         overlap = np.where(sizes_a + sizes_b > 0, 2 * weighted / (sizes_a + sizes_b), 0.0)
+    conflict = _number_conflicts(a.sentences, b.sentences)
+    overlap[conflict] = 0.0
     texts_a = [" ".join(s.surfaces) for s in a.sentences]
     texts_b = [" ".join(s.surfaces) for s in b.sentences]
-    ratio = process.cdist(texts_a, texts_b, scorer=fuzz.ratio, dtype=np.float32) / 100.0
-    return overlap, np.asarray(ratio, dtype=np.float64), inter
+    ratio = np.asarray(process.cdist(texts_a, texts_b, scorer=fuzz.ratio, dtype=np.float32), dtype=np.float64)
+    ratio /= 100.0
+    ratio[conflict] = 0.0
+    return overlap, ratio, inter
+
+
+def _figures(sentence: Sentence) -> set[str]:
+    """Numbers of a sentence, years left out (many unrelated sentences share a year)."""
+    return {w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
+
+
+def _number_conflicts(sa: Sequence[Sentence], sb: Sequence[Sentence]) -> np.ndarray:
+    """True where both sentences state numbers and share almost none of them.
+
+    Two sentences with different figures ("Revs 44.5 mln vs 35.7 mln" and "Revs 92.6 mln vs
+    77.1 mln") report different facts, however alike their words: templates, not copies.
+    A rewrite keeps the figures; a sentence without figures never conflicts.
+    """
+    nums_a = [_figures(s) for s in sa]
+    nums_b = [_figures(s) for s in sb]
+    out = np.zeros((len(sa), len(sb)), dtype=bool)
+    for i, x in enumerate(nums_a):
+        if not x:
+            continue
+        for j, y in enumerate(nums_b):
+            if y and len(x & y) < _NUMBER_AGREEMENT * len(x | y):
+                out[i, j] = True
+    return out
 
 
 def _kind(ratio: float, config: ScanConfig) -> MatchKind:
@@ -154,7 +184,9 @@ def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, a: Prepar
     long_b = np.array([len(s.surfaces) >= 5 for s in b.sentences])[None, :]
     # character edit similarity is ~0.5 between unrelated sentences of one language, so it
     # only counts from the "edited" level up
-    usable_ratio = np.where(long_a & long_b & (ratio >= config.edited_ratio), ratio, 0.0)
+    # up; and an edit must keep the content words (templates like "Revs 44.5 mln vs 35.7
+    # mln" are close in characters, not in facts)
+    usable_ratio = np.where(long_a & long_b & (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP), ratio, 0.0)
     usable_overlap = np.where(shared >= _MIN_SHARED, overlap, 0.0)
     score = np.maximum(usable_ratio, usable_overlap)
     rows, cols = np.nonzero(score >= _COVER_FLOOR)
@@ -195,13 +227,14 @@ def verify(a: Prepared, b: Prepared, idf: IdfTable, config: ScanConfig | None = 
 
     size_a = np.array([sum(idf.weight(w, a.language) for w in set(s.content)) or 0.5 for s in a.sentences])
     size_b = np.array([sum(idf.weight(w, b.language) for w in set(s.content)) or 0.5 for s in b.sentences])
-    best = np.maximum(np.where(shared >= _MIN_SHARED, overlap, 0.0),
-                      np.where(ratio >= config.edited_ratio, ratio, 0.0))
+    edited = (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP)
+    best = np.maximum(np.where(shared >= _MIN_SHARED, overlap, 0.0), np.where(edited, ratio, 0.0))
     content_a, content_b = best.max(axis=1), best.max(axis=0)
     cover_a = _share(content_a, size_a, _COVER_FLOOR + 0.05)
     cover_b = _share(content_b, size_b, _COVER_FLOOR + 0.05)
-    verbatim_a = _share(ratio.max(axis=1), size_a, config.edited_ratio)
-    verbatim_b = _share(ratio.max(axis=0), size_b, config.edited_ratio)
+    verbatim = np.where(edited, ratio, 0.0)
+    verbatim_a = _share(verbatim.max(axis=1), size_a, config.edited_ratio)
+    verbatim_b = _share(verbatim.max(axis=0), size_b, config.edited_ratio)
 
     strong = [m for m in matches if m.score >= config.match_threshold]
     long_verbatim = [
