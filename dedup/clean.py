@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from dedup.normalize import normalize_text
+from dedup.normalize import tokenize
 from dedup.types import Span
 
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -92,8 +92,9 @@ def iter_lines(text: str) -> Iterator[Span]:
 
 
 def line_key(line: str) -> int:
-    """A stable 64-bit key of a line's normalized text (same in every process)."""
-    return xxhash.xxh3_64_intdigest(normalize_text(line).encode("utf-8"))
+    """A stable 64-bit key of a line's words (case, accents, quotes and punctuation ignored)."""
+    words = " ".join(t.surface for t in tokenize(line))
+    return xxhash.xxh3_64_intdigest(words.encode("utf-8"))
 
 
 def _is_tag_list(line: str) -> bool:

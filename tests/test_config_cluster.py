@@ -1,0 +1,40 @@
+import pytest
+
+from dedup import ConfigError, DedupError, ScanConfig
+from dedup.cluster import clusters_from_pairs
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("doc_threshold", 1.5, r"doc_threshold must be in \(0.0, 1.0\], got 1.5"),
+        ("passage_threshold", 0.0, "passage_threshold must be in"),
+        ("ngram", 0, "ngram must be an integer >= 1, got 0"),
+        ("min_matches", "2", "min_matches must be an integer"),
+        ("seed", -1, "seed must be an integer in"),
+        ("edited_ratio", 0.95, "edited_ratio must not exceed verbatim_ratio"),
+    ],
+)
+def test_config_errors_state_the_rule_and_the_value(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        ScanConfig(**{field: value})
+
+
+def test_config_errors_are_dedup_errors_and_replace_validates():
+    assert issubclass(ConfigError, DedupError)
+    with pytest.raises(ConfigError, match="unknown ScanConfig field"):
+        ScanConfig().replace(nope=1)
+    cfg = ScanConfig().replace(ngram=3)
+    assert cfg.ngram == 3 and ScanConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def test_clusters_are_connected_components():
+    pairs = [("b", "c"), ("a", "b"), ("x", "y"), ("c", "a")]
+    assert clusters_from_pairs(pairs) == [("a", "b", "c"), ("x", "y")]
+    assert clusters_from_pairs([]) == []
+
+
+def test_long_chains_stay_one_cluster():
+    pairs = [(f"d{i:04d}", f"d{i + 1:04d}") for i in range(2000)]
+    (cluster,) = clusters_from_pairs(pairs)
+    assert len(cluster) == 2001

@@ -1,0 +1,54 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dedup.clean import iter_lines
+from dedup.segment import paragraphs, sentences, split_sentences
+
+
+def _split(text):
+    return [text[s.start : s.end] for s in split_sentences(text, 0, len(text))]
+
+
+def test_french_abbreviations_and_guillemets():
+    text = "M. Dupont a dit « oui. » Puis il est parti. Le 3.5 % reste."
+    assert _split(text) == ["M. Dupont a dit « oui. »", "Puis il est parti.", "Le 3.5 % reste."]
+    text = "Il a dit : « Nous irons. Nous vaincrons. » Le président est parti."
+    assert _split(text) == ["Il a dit : « Nous irons. Nous vaincrons. »", "Le président est parti."]
+
+
+def test_english_initials_and_quotes():
+    text = 'He said "no." Then U.S. officials left. J. Smith came.'
+    assert _split(text) == ['He said "no."', "Then U.S. officials left.", "J. Smith came."]
+
+
+def test_hard_wrapped_newswire_is_joined_into_paragraphs():
+    text = (
+        "Showers continued throughout the week in\n"
+        "the Bahia cocoa zone, alleviating the drought since early\n"
+        "January and improving prospects for the coming temporao.\n"
+        "    The dry period means the temporao will be late this year,\n"
+        "dealers said on Thursday after the weekly review was out.\n"
+        "    Arrivals for the week ended February 22 were 155,221 bags\n"
+        "of 60 kilos making a cumulative total for the season.\n"
+    )
+    lines = list(iter_lines(text))
+    paras = paragraphs(text, lines)
+    assert len(paras) == 3
+    first = sentences(text, lines)[0][1]
+    assert text[first.start : first.end].startswith("Showers") and text[first.start : first.end].endswith("temporao.")
+
+
+def test_web_text_keeps_one_paragraph_per_line():
+    text = "Un titre sans point\nPremière phrase. Deuxième phrase.\n- un élément de liste\n"
+    lines = list(iter_lines(text))
+    assert len(paragraphs(text, lines)) == 3
+    assert [p for p, _ in sentences(text, lines)] == [0, 1, 1, 2]
+
+
+@given(st.text(alphabet=st.sampled_from("abc DEF.!?«»\"\n 12"), max_size=200))
+def test_sentences_are_ordered_disjoint_spans_inside_the_text(text):
+    spans = split_sentences(text, 0, len(text))
+    prev_end = 0
+    for s in spans:
+        assert prev_end <= s.start < s.end <= len(text)
+        prev_end = s.end

@@ -1,0 +1,80 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dedup.index import band_keys, candidate_pairs, lsh_params
+from dedup.sign import MinHasher, jaccard_estimate
+
+words = st.text(alphabet="abcdefgh", min_size=1, max_size=4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(words, max_size=30), min_size=1, max_size=6), st.integers(0, 2**32 - 1))
+def test_signatures_equal_datasketch_minhash(sets, seed):
+    hasher = MinHasher(num_perm=32, seed=seed)
+    sigs = hasher.signatures(sets)
+    for row, shingles in zip(sigs, sets, strict=True):
+        if shingles:
+            assert np.array_equal(row, hasher.datasketch(shingles).hashvalues.astype(np.uint32))
+        else:
+            assert (row == np.iinfo(np.uint32).max).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.sets(st.integers(0, 400), min_size=20, max_size=200), st.sets(st.integers(0, 400), min_size=20, max_size=200))
+def test_estimate_stays_near_exact_jaccard(a, b):
+    hasher = MinHasher(num_perm=256, seed=3)
+    sa, sb = hasher.signatures([[str(x) for x in a], [str(x) for x in b]])
+    exact = len(a & b) / len(a | b)
+    # 256 permutations: standard error <= 0.031; 5 sigma keeps the test meaningful, not flaky
+    assert abs(jaccard_estimate(sa, sb) - exact) <= 0.16
+
+
+def test_signatures_do_not_depend_on_the_process():
+    code = (
+        "from dedup.sign import MinHasher;"
+        "print(MinHasher(16, seed=9).signatures([['kim jong un', 'new year message']])[0].tolist())"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout
+        for seed in (1, 2)
+    }
+    assert len(runs) == 1
+    here = MinHasher(16, seed=9).signatures([["kim jong un", "new year message"]])[0].tolist()
+    assert runs.pop().strip() == str(here)
+
+
+def test_large_batches_are_chunked_identically():
+    hasher = MinHasher(num_perm=64)
+    sets = [[f"w{i}-{j}" for j in range(300)] for i in range(500)]
+    whole = hasher.signatures(sets)
+    assert np.array_equal(whole[:10], hasher.signatures(sets[:10]))
+
+
+def test_lsh_params_follow_datasketch():
+    b, r = lsh_params(0.5, 128)
+    assert b * r <= 128 and r >= 2
+    with pytest.raises(ValueError, match="threshold must be in"):
+        lsh_params(0.0, 128)
+
+
+def test_candidate_pairs_need_shared_band_and_respect_min_hits_and_bucket_cap():
+    sigs = np.array([[1, 2, 3, 4], [1, 2, 9, 9], [5, 6, 7, 8], [5, 6, 7, 8]], dtype=np.uint32)
+    keys = band_keys(sigs, 2, 2)
+    owners = np.array([0, 1, 2, 3])
+    assert candidate_pairs(keys, owners) == {(0, 1), (2, 3)}
+    assert candidate_pairs(keys, owners, min_hits=2) == {(2, 3)}
+    # items of one owner never pair with themselves
+    assert candidate_pairs(keys, np.array([0, 0, 1, 1])) == set()
+    many = np.tile(sigs[:1], (5, 1))
+    assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=4) == set()
+
+
+def test_bands_are_salted():
+    sigs = np.array([[1, 1, 2, 2], [2, 2, 1, 1]], dtype=np.uint32)
+    assert candidate_pairs(band_keys(sigs, 2, 2), np.array([0, 1])) == set()

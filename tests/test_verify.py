@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import pytest
+
+from dedup import Document, ScanConfig, prepare, verify
+from dedup.verify import IdfTable
+
+SEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "seeds"
+
+
+def _seed(prefix):
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return prepare(Document(prefix, path.read_text("utf-8")))
+
+
+@pytest.fixture(scope="module")
+def seeds():
+    docs = {p: _seed(p) for p in ("000", "001", "002", "003", "004")}
+    return docs, IdfTable.from_documents(docs.values())
+
+
+@pytest.mark.parametrize(("a", "b"), [("000", "001"), ("000", "002"), ("000", "003"), ("001", "002"), ("002", "003")])
+def test_same_story_pairs_are_related(seeds, a, b):
+    docs, idf = seeds
+    result = verify(docs[a], docs[b], idf)
+    assert result.related, result.reason
+    assert result.scores["matched_sentences"] >= 2
+
+
+@pytest.mark.parametrize("other", ["000", "001", "002", "003"])
+def test_different_event_is_not_related(seeds, other):
+    docs, idf = seeds
+    result = verify(docs[other], docs["004"], idf)
+    assert not result.related, result.reason
+    assert result.relation is None
+
+
+BASE = (
+    "The central bank cut its key interest rate by half a point to 4.5 pct on Tuesday. "
+    "Governor Anna Berg said inflation had fallen faster than expected in the third quarter. "
+    "Analysts at Nordbank had forecast a quarter point cut after weak retail sales data. "
+    "The currency fell 0.8 pct against the euro after the announcement in Stockholm. "
+    "Berg said the bank would watch wage talks closely before deciding on further moves."
+)
+
+
+def _pair(a_text, b_text):
+    a, b = prepare(Document("a", a_text)), prepare(Document("b", b_text))
+    return verify(a, b, IdfTable.from_documents([a, b]))
+
+
+def test_identical_texts_are_duplicates():
+    assert _pair(BASE, BASE).relation == "duplicate"
+
+
+def test_copy_with_added_paragraph_is_syndicated():
+    extra = (" Shares in Swedish banks rose in early trading. Economists expect two more cuts next year. "
+             "Mortgage lenders said they would pass on the cut to customers within days.")
+    result = _pair(BASE, "By Staff Writer\n" + BASE.replace("Tuesday", "Tuesday morning") + extra)
+    assert result.relation == "syndicated", result.reason
+
+
+def test_reworded_copy_is_a_rewrite():
+    rewrite = (
+        "On Tuesday the central bank lowered its main interest rate by half a point, to 4.5 pct. "
+        "Inflation had dropped more quickly than expected in the third quarter, governor Anna Berg said. "
+        "Before deciding on any further move, the bank will monitor wage negotiations, Berg said."
+    )
+    result = _pair(BASE, rewrite)
+    assert result.related, result.reason
+    assert result.relation == "rewrite"
+
+
+def test_templates_with_other_figures_are_not_copies():
+    a = "Shr 47 cts vs 40 cts\nNet 1,234,000 vs 1,100,000\nRevs 44.5 mln vs 35.7 mln\nAvg shrs 2,212,000 vs 1,482,000"
+    b = "Shr 22 cts vs 94 cts\nNet 5,678,000 vs 9,900,000\nRevs 92.6 mln vs 77.1 mln\nAvg shrs 9,589,000 vs 9,348,000"
+    assert not _pair(a, b).related
+
+
+def test_empty_documents_are_not_related():
+    assert not _pair("", BASE).related
+
+
+def test_stricter_config_changes_the_verdict(seeds):
+    docs, idf = seeds
+    assert not verify(docs["000"], docs["002"], idf, ScanConfig(min_matches=10)).related
