@@ -52,8 +52,8 @@ Values are ISO 8601 dates (``2025-12-26``) or minute-precision local times
 (``2025-12-27T14:01``); time zones are dropped, not converted. A date without a year
 (``le 12 décembre``) is resolved to the year that puts it nearest the publication date, and
 skipped when there is no publication date. Month-only dates (``en août 2025``) are skipped.
-Numeric dates are read day-first (``05/04/2025`` is 5 April) unless the first number cannot
-be a month's day order (``12/27/2025``), or an English cue (``Published``) precedes them.
+Numeric dates are read day-first (``05/04/2025`` is 5 April) unless the second number cannot
+be a month (``12/27/2025``) or an English cue (``Published``, ``Updated``) precedes them.
 A ``date`` argument that cannot be parsed is logged and ignored.
 """
 
@@ -158,28 +158,20 @@ class Agency:
         if not isinstance(self.name, str) or not self.name.strip():
             raise ConfigError(f"agency 'name' must be a non-empty string, got {self.name!r}")
         if self.kind not in AGENCY_KINDS:
+            raise ConfigError(f"agency {self.name!r}: 'kind' must be one of {AGENCY_KINDS}, got {self.kind!r}")
+        if isinstance(self.aliases, str) or not all(isinstance(a, str) and a.strip() for a in self.aliases):
             raise ConfigError(
-                f"agency {self.name!r}: 'kind' must be one of {AGENCY_KINDS}, got {self.kind!r}"
-            )
-        if isinstance(self.aliases, str) or not all(
-            isinstance(a, str) and a.strip() for a in self.aliases
-        ):
-            raise ConfigError(
-                f"agency {self.name!r}: 'aliases' must be a list of non-empty strings, "
-                f"got {self.aliases!r}"
+                f"agency {self.name!r}: 'aliases' must be a list of non-empty strings, got {self.aliases!r}"
             )
         if isinstance(self.domains, str) or not all(
-            isinstance(d, str) and re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", d.strip())
-            for d in self.domains
+            isinstance(d, str) and re.fullmatch(r"[A-Za-z0-9.-]+\.[A-Za-z]{2,}", d.strip()) for d in self.domains
         ):
             raise ConfigError(
-                f"agency {self.name!r}: 'domains' must be a list of host names such as "
-                f"'afp.com', got {self.domains!r}"
+                f"agency {self.name!r}: 'domains' must be a list of host names such as 'afp.com', got {self.domains!r}"
             )
         if not isinstance(self.case_sensitive, bool):
             raise ConfigError(
-                f"agency {self.name!r}: 'case_sensitive' must be true or false, "
-                f"got {self.case_sensitive!r}"
+                f"agency {self.name!r}: 'case_sensitive' must be true or false, got {self.case_sensitive!r}"
             )
         aliases = [self.name.strip(), *(a.strip() for a in self.aliases)]
         object.__setattr__(self, "name", self.name.strip())
@@ -245,13 +237,7 @@ class AgencyTable:
 
     def for_url(self, url_or_host: str) -> Agency | None:
         """The agency whose domain (or a parent domain) hosts ``url_or_host``, or None."""
-        host = _host(url_or_host)
-        if not host:
-            return None
-        for domain, agency in self._index.domains:
-            if host == domain or host.endswith("." + domain):
-                return agency
-        return None
+        return self._index.for_url(url_or_host)
 
     def to_dict(self) -> dict[str, Any]:
         return {"agencies": [a.to_dict() for a in self.agencies]}
@@ -313,10 +299,7 @@ def _read_table_file(path: Path) -> list[Agency]:
     if isinstance(data, dict) and isinstance(data.get("agencies"), list):
         data = data["agencies"]
     if not isinstance(data, list):
-        raise ConfigError(
-            f"agency table {path}: must be a JSON list of agency objects, "
-            f"got {type(data).__name__}"
-        )
+        raise ConfigError(f"agency table {path}: must be a JSON list of agency objects, got {type(data).__name__}")
     agencies: list[Agency] = []
     for i, entry in enumerate(data):
         where = f"agency table {path}: entry {i}"
@@ -324,17 +307,14 @@ def _read_table_file(path: Path) -> list[Agency]:
             raise ConfigError(f"{where}: must be an object, got {type(entry).__name__}")
         unknown = sorted(set(entry) - _ENTRY_KEYS)
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown key(s) {unknown}; allowed: {sorted(_ENTRY_KEYS)}"
-            )
+            raise ConfigError(f"{where}: unknown key(s) {unknown}; allowed: {sorted(_ENTRY_KEYS)}")
         for key in ("name", "kind"):
             if key not in entry:
                 raise ConfigError(f"{where}: missing required key {key!r}")
         for key in ("aliases", "domains"):
             if key in entry and not isinstance(entry[key], list):
                 raise ConfigError(
-                    f"{where} ({entry.get('name')!r}): {key!r} must be a list, "
-                    f"got {type(entry[key]).__name__}"
+                    f"{where} ({entry.get('name')!r}): {key!r} must be a list, got {type(entry[key]).__name__}"
                 )
         try:
             agencies.append(
@@ -359,6 +339,7 @@ _UPPER = "A-ZÀ-ÖØ-Þ"
 _LEFT = r"(?<![\w@.])(?<!\w-)(?<!\w‑)"
 _RIGHT = r"(?!\w)(?![-‑]\w)(?!\.[a-z]{2,})"
 _GEN = r"(?<!\w)(?:les[ \t]+)?(?:agences|agencies)(?!\w)"
+_GEN_RE = re.compile(_GEN)
 _NAME_TOKEN = rf"[{_UPPER}][\w'’.‑-]*"
 _PARTICLE = rf"(?:(?:de|du|des|van|von|der|den|da|di|del|della|le|la|el|al|bin|ben|ter|y)[ \t]+|d{_APOS})"
 _NAME = rf"{_NAME_TOKEN}(?:[ \t]+{_PARTICLE}?{_NAME_TOKEN}|[ \t]*{_PARTICLE}{_NAME_TOKEN}){{0,3}}"
@@ -370,9 +351,7 @@ _PHOTO_WORD = re.compile(
 )
 _URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
 _URL_TRAIL = ".,;:!?»”’'\""
-_PURE_LIST_REST = re.compile(
-    r"[\s,/&+]*(?:(?:et|and|avec|with|les|agences|agencies|l['’])[\s,/&+]*)*", re.IGNORECASE
-)
+_PURE_LIST_REST = re.compile(r"[\s,/&+]*(?:(?:et|and|avec|with|les|agences|agencies|l['’])[\s,/&+]*)*", re.IGNORECASE)
 _VIA = re.compile(r"(?<!\w)(?:via|VIA|Via)(?!\w)")
 _DATELINE_PREFIX = re.compile(
     rf"[ \t]*(?:[{_UPPER}][{_UPPER}'’. -]{{1,40}}?(?:,[ \t]*[^()\n!?;]{{1,30}}?)?"
@@ -389,9 +368,7 @@ _ACRONYM_SKIP = frozenset("de du des d of the and et la le les l for pour en in"
 _QUOTE_CUT = re.compile(r"[.!?;:«»\"“”()\[\],]")
 _CUE_WORD_TOKEN = r"[^\s.!?;:,()«»\"“”\[\]]+"
 _CUE_END = rf"(?:[ \t]+(?:{_CUE_WORD_TOKEN[:-1]}*{_APOS})?)$"
-_CUES_WIDE = (
-    r"selon|d['’]apr[èe]s|par|citant|according[ \t]+to|by|citing|quoting|cit[ée]e?s?"
-)
+_CUES_WIDE = r"selon|d['’]apr[èe]s|par|citant|according[ \t]+to|by|citing|quoting|cit[ée]e?s?"
 _CUES_MID = (
     r"rapporte|rapportait|a[ \t]+rapport[ée]|[ée]crit|a[ \t]+[ée]crit|indique|a[ \t]+indiqu[ée]"
     r"|annonce|a[ \t]+annonc[ée]|affirme|a[ \t]+affirm[ée]|pr[ée]cise|a[ \t]+pr[ée]cis[ée]"
@@ -412,6 +389,12 @@ _QUOTE_PRE = re.compile(
     rf"|(?:{_CUES_MID})(?:[ \t]+{_CUE_WORD_TOKEN}){{0,3}}?"
     rf"|(?:{_CUES_NARROW})(?:[ \t]+{_CUE_WORD_TOKEN}){{0,1}}?"
     rf"){_CUE_END})"
+)
+# Cues strong enough to turn "(KCNA)" into a quoted source: "selon des médias d'Etat (KCNA)".
+_QUOTE_PRE_STRONG = re.compile(
+    r"(?i:(?<!\w)(?:selon|d['’]apr[èe]s|according[ \t]+to|citing|citant|quoting"
+    r"|(?:cit|rapport|publi|relay|diffus)[ée]e?s?[ \t]+par|(?:reported|quoted|cited|published)[ \t]+by)"
+    rf"(?:[ \t]+{_CUE_WORD_TOKEN}){{0,5}}?{_CUE_END})"
 )
 _QUOTE_POST = re.compile(
     r"(?i:(?:[ \t]+(?:news[ \t]+agency|agency|agence))?[ \t]*,?[ \t]+"
@@ -482,9 +465,7 @@ class _Index:
                 norm = _norm_alias(alias)
                 other = owner.get(norm.casefold())
                 if other is not None and other is not agency:
-                    raise ConfigError(
-                        f"alias {alias!r} of {agency.name!r} is already an alias of {other.name!r}"
-                    )
+                    raise ConfigError(f"alias {alias!r} of {agency.name!r} is already an alias of {other.name!r}")
                 owner[norm.casefold()] = agency
                 body = _alias_regex(norm)
                 if agency.alias_is_case_sensitive(alias):
@@ -503,7 +484,8 @@ class _Index:
         else:
             alias = r"(?!x)x"
         alist = rf"(?:{alias}|{_GEN})(?:[ \t]*(?:,|/|&|\+|\bet\b|\band\b)[ \t]*(?:l{_APOS}[ \t]*)?(?:{alias}|{_GEN}))*"
-        token = rf"(?:{alias}|[{_UPPER}][\w'’.‑-]*(?:[ \t]+[{_UPPER}][\w'’.‑-]*){{0,3}})"
+        word = rf"[{_UPPER}](?:[\w'’‑-]|\.(?=\w))*"
+        token = rf"(?:{alias}|{word}(?:[ \t]+{word}){{0,3}})"
         m = re.MULTILINE
         return _Index(
             by_name=by_name,
@@ -513,15 +495,13 @@ class _Index:
             alias=re.compile(alias),
             alias_full=re.compile(rf"[ \t]*(?:{alias})[ \t]*"),
             paren=re.compile(rf"\([ \t]*(?P<list>{alist})[ \t]*\)"),
-            line_start_dash=re.compile(rf"^[ \t]*(?P<list>{alist})[ \t]*(?:--|[-–—])(?=[ \t])", m),
+            line_start_dash=re.compile(rf"^[ \t]*(?P<list>{alist})[ \t]*(?:--|[-–—|])(?=[ \t])", m),
             line_end_dash=re.compile(rf"(?<=[ \t])(?:--|[-–—|])[ \t]*(?P<list>{alist})[ \t]*$", m),
             avec=re.compile(
                 rf"(?<!\w)(?:[Aa]vec|AVEC|[Ww]ith|WITH)[ \t]+"
                 rf"(?:l{_APOS}[ \t]*(?:(?i:agence)[ \t]+)?)?(?P<list>{alist})"
             ),
-            source=re.compile(
-                rf"(?<!\w)(?:[Ss]ources?|SOURCES?)[ \t]*:[ \t]*(?:l{_APOS})?(?P<list>{alist})"
-            ),
+            source=re.compile(rf"(?<!\w)(?:[Ss]ources?|SOURCES?)[ \t]*:[ \t]*(?:l{_APOS})?(?P<list>{alist})"),
             source_line=re.compile(rf"^[ \t]*(?:[Ss]ources?|SOURCES?)[ \t]+(?P<list>{alist})[ \t]*$", m),
             copyright=re.compile(
                 rf"(?:©|\([cC]\)|(?<!\w)(?:Copyright|COPYRIGHT|copyright))[ \t]*(?:©[ \t]*)?"
@@ -537,16 +517,12 @@ class _Index:
             photo_chain=re.compile(
                 rf"(?<![\w/])(?P<chain>{token}(?:[ \t]*(?:/|(?<!\w)(?:via|VIA|Via)(?!\w))[ \t]*{token})+)"
             ),
-            photo_word_after=re.compile(
-                rf"(?P<a>{alias})[ \t]+(?:PHOTOS?|[Pp]hotos?)(?!\w)(?:[ \t]*/[ \t]*{token})?"
-            ),
+            photo_word_after=re.compile(rf"(?P<a>{alias})[ \t]+(?:PHOTOS?|[Pp]hotos?)(?!\w)(?:[ \t]*/[ \t]*{token})?"),
             photo_word_before=re.compile(
                 rf"(?<!\w)(?:[Pp]hotos?|PHOTOS?)[ \t]+(?:(?:de|par)[ \t]+l{_APOS}|de[ \t]+|d{_APOS}"
                 rf"|by[ \t]+|par[ \t]+)?(?P<a>{alias})"
             ),
-            byline=re.compile(
-                rf"^[ \t]*(?P<kw>[Pp]ar|PAR|[Bb]y|BY)[ \t]+(?P<names>{_NAME_LIST})(?P<tail>[^\n]*)$", m
-            ),
+            byline=re.compile(rf"^[ \t]*(?P<kw>[Pp]ar|PAR|[Bb]y|BY)[ \t]+(?P<names>{_NAME_LIST})(?P<tail>[^\n]*)$", m),
             link_url=re.compile(
                 rf"(?<!\w)(?i:sources?|via|{_LINK_LABELS})[ \t]*:?[ \t]*(?P<url>{_URL.pattern})",
                 re.IGNORECASE,
@@ -555,6 +531,15 @@ class _Index:
                 rf"(?<!\w)(?i:{_LINK_LABELS})[ \t]*:?[ \t]*(?:l{_APOS}|(?i:the|le)[ \t]+)?(?P<list>{alist})"
             ),
         )
+
+    def for_url(self, url_or_host: str) -> Agency | None:
+        host = _host(url_or_host)
+        if not host:
+            return None
+        for domain, agency in self.domains:  # longest first: the most specific domain wins
+            if host == domain or host.endswith("." + domain):
+                return agency
+        return None
 
     def agency_of(self, matched: str) -> Agency | None:
         key = _norm_alias(matched)
@@ -569,7 +554,8 @@ _LINK_LABELS = (
     r"|read[ \t]+(?:the[ \t]+)?(?:original|full)[ \t]+(?:article|story)(?:[ \t]+(?:on|at))?"
     r"|(?:initialement|originellement|d['’]abord)[ \t]+publi[ée]e?[ \t]+(?:sur|par|dans)"
     r"|publi[ée]e?[ \t]+(?:à[ \t]+l['’]origine|initialement|originellement)[ \t]+(?:sur|par|dans)"
-    r"|cet[ \t]+article[ \t]+a[ \t]+été[ \t]+(?:initialement[ \t]+|originellement[ \t]+)?publi[ée][ \t]+(?:sur|par|dans)"
+    r"|cet[ \t]+article[ \t]+a[ \t]+été[ \t]+(?:initialement[ \t]+|originellement[ \t]+)?"
+    r"publi[ée][ \t]+(?:sur|par|dans)"
 )
 
 
@@ -621,7 +607,7 @@ class _Collector:
         self.index = index
         self.taken: list[tuple[int, int]] = []
         self.found: list[Credit] = []
-        self.urls = [(s, e) for s, e in (_url_bounds(m) for m in _URL.finditer(text))]
+        self.urls = [_url_bounds(m) for m in _URL.finditer(text)]
 
     def free(self, start: int, end: int) -> bool:
         return all(end <= s or start >= e for s, e in self.taken)
@@ -646,40 +632,37 @@ class _Collector:
             if agency is not None:
                 yield m, agency
 
-    def credit_list(
-        self, start: int, end: int, ev_start: int, ev_end: int, kind_for: _KindFor
-    ) -> bool:
+    def credit_list(self, start: int, end: int, ev_start: int, ev_end: int, kind_for: _KindFor) -> bool:
         """Credit every agency named in ``[start, end)`` with evidence ``[ev_start, ev_end)``."""
         any_found = False
         for _, agency in self.aliases(start, end):
-            kind = kind_for(agency)
-            if kind is not None:
-                self.add(agency.name, kind, ev_start, ev_end)
-                any_found = True
-        if re.search(_GEN, self.text[start:end]):
+            self.add(agency.name, kind_for(agency), ev_start, ev_end)
+            any_found = True
+        if kind_for.default == "text" and _GEN_RE.search(self.text, start, end):
             self.add(GENERIC_AGENCIES, "text", ev_start, ev_end)
             any_found = True
         return any_found
 
 
+@dataclass(frozen=True, slots=True)
 class _KindFor:
-    """How an agency named in a given credit form is classed."""
+    """How an agency named in a given credit form is classed (photo agencies: always photo)."""
 
-    def __init__(self, default: CreditKind, outlet: CreditKind | None = None) -> None:
-        self.default = default
-        self.outlet = outlet or default
+    default: CreditKind
+    outlet: CreditKind | None = None
 
-    def __call__(self, agency: Agency) -> CreditKind | None:
+    def __call__(self, agency: Agency) -> CreditKind:
         if agency.kind == "photo_agency":
             return "photo"
-        if self.default == "photo":
-            return "photo"
-        return self.outlet if agency.kind == "outlet" else self.default
+        if agency.kind == "outlet" and self.outlet is not None:
+            return self.outlet
+        return self.default
 
 
 _TEXT = _KindFor("text")
 _PHOTO = _KindFor("photo")
 _STANDALONE = _KindFor("text", outlet="publisher")
+_QUOTED = _KindFor("quoted")
 
 
 def extract_credits(
@@ -738,9 +721,7 @@ def _metadata_credits(url: str | None, source: str | None, table: AgencyTable) -
     return out
 
 
-def _url_bounds(
-    m: re.Match[str], start: int | None = None, end: int | None = None
-) -> tuple[int, int]:
+def _url_bounds(m: re.Match[str], start: int | None = None, end: int | None = None) -> tuple[int, int]:
     start = m.start() if start is None else start
     end = m.end() if end is None else end
     while end > start and m.string[end - 1] in _URL_TRAIL:
@@ -779,7 +760,7 @@ def _links(col: _Collector) -> None:
     for m in col.index.link_url.finditer(text):
         u_start, u_end = _url_bounds(m, m.start("url"), m.end("url"))
         url = text[u_start:u_end]
-        found = _agency_for_url(col.index, url)
+        found = col.index.for_url(url)
         name = found.name if found else _host(url)
         if not name or not col.free(m.start(), u_end):
             continue
@@ -790,14 +771,6 @@ def _links(col: _Collector) -> None:
             m.start("list"), m.end("list"), m.start(), m.end(), _KindFor("link")
         ):
             col.take(m.start(), m.end())
-
-
-def _agency_for_url(index: _Index, url: str) -> Agency | None:
-    host = _host(url)
-    for domain, agency in index.domains:
-        if host == domain or host.endswith("." + domain):
-            return agency
-    return None
 
 
 def _photos(col: _Collector) -> None:
@@ -887,8 +860,7 @@ def _lines_credits(col: _Collector) -> None:
             inner_e -= 1
         if inner_s >= inner_e or not col.free(s, e):
             continue
-        m = index.alias_full.fullmatch(text, inner_s, inner_e)
-        if m and not col.in_url(inner_s, inner_e):
+        if index.alias_full.fullmatch(text, inner_s, inner_e) and not col.in_url(inner_s, inner_e):
             col.credit_list(inner_s, inner_e, s, e, _STANDALONE)
             col.take(s, e)
 
@@ -905,8 +877,7 @@ def _byline(col: _Collector, m: re.Match[str]) -> None:
         return
     if tail:
         tail_ok = tail[0] in ",;|–—-(" and (
-            re.search(r"(?i)(?<!\w)(?:avec|with)(?!\w)", tail)
-            or index.alias_full.fullmatch(tail.strip(",;|–—-() \t"))
+            re.search(r"(?i)(?<!\w)(?:avec|with)(?!\w)", tail) or index.alias_full.fullmatch(tail.strip(",;|–—-() \t"))
         )
         if not tail_ok:
             return
@@ -918,9 +889,7 @@ def _byline(col: _Collector, m: re.Match[str]) -> None:
         lead = index.alias.match(text, n_start, n_end)
         agency = index.agency_of(lead.group()) if lead else None
         if agency is not None:
-            kind = _STANDALONE(agency)
-            if kind is not None:
-                col.add(agency.name, kind, ev_start, ev_end)
+            col.add(agency.name, _STANDALONE(agency), ev_start, ev_end)
         else:
             col.add(" ".join(n.group().split()), "byline", ev_start, ev_end)
     col.take(ev_start, ev_end)
@@ -965,10 +934,15 @@ def _text_credits(col: _Collector) -> None:
             dash = _DATELINE_DASH.match(text, m.end())
             if dash:
                 ev_end = dash.end()
+        if not dateline:
+            cue = _quote_cue(text, m.start(), _QUOTE_PRE_STRONG)
+            if cue is not None:
+                # "selon des médias d'Etat (KCNA)": the parenthesis names a quoted source.
+                col.credit_list(m.start("list"), m.end("list"), cue, m.end(), _QUOTED)
+                col.take(m.start(), m.end())
+                continue
         kind = _TEXT if dateline or not _is_caption_line(text, m.start()) else _PHOTO
-        if col.free(ev_start, ev_end) and col.credit_list(
-            m.start("list"), m.end("list"), ev_start, ev_end, kind
-        ):
+        if col.free(ev_start, ev_end) and col.credit_list(m.start("list"), m.end("list"), ev_start, ev_end, kind):
             col.take(ev_start, ev_end)
     simple = (index.line_start_dash, index.source, index.source_line, index.line_end_dash)
     for pattern in simple:
@@ -987,13 +961,13 @@ def _text_credits(col: _Collector) -> None:
 
 
 def _avec(col: _Collector, m: re.Match[str]) -> None:
-    """"avec AFP" is a credit only in credit position, not "un entretien avec l'AFP"."""
+    """ "avec AFP" is a credit only in credit position, not "un entretien avec l'AFP"."""
     text, index = col.text, col.index
     line_start, line_end = _line_bounds(text, m.start())
     prefix = text[line_start : m.start()].rstrip()
     suffix = text[m.end() : line_end].strip()
     outlet = None
-    if prefix and prefix[-1] not in "(,.!?»\"”-–—|[:/":
+    if prefix and prefix[-1] not in '(,.!?»"”-–—|[:/':
         outlet = index.alias_full.fullmatch(prefix)
         if outlet is None:
             return
@@ -1006,21 +980,25 @@ def _avec(col: _Collector, m: re.Match[str]) -> None:
             col.take(line_start, m.start())
 
 
+def _quote_cue(text: str, pos: int, cues: re.Pattern[str] = _QUOTE_PRE) -> int | None:
+    """Start of a reporting cue ("selon l'agence", "told") ending right before ``pos``."""
+    line_start, _ = _line_bounds(text, pos)
+    seg_start = max(line_start, pos - 120)
+    # The cue must sit in the same clause: start after the last punctuation mark.
+    cut = max((c.end() for c in _QUOTE_CUT.finditer(text, seg_start, pos)), default=seg_start)
+    pre = cues.search(text, cut, pos)
+    return pre.start() if pre is not None else None
+
+
 def _quoted(col: _Collector) -> None:
     text = col.text
     for m, agency in list(col.aliases(0, len(text))):
         if agency.kind == "photo_agency" or not col.free(m.start(), m.end()):
             continue
-        line_start, line_end = _line_bounds(text, m.start())
-        seg_start = max(line_start, m.start() - 120)
-        segment = text[seg_start : m.start()]
-        cut = None
-        for cut in _QUOTE_CUT.finditer(segment):
-            pass
-        offset = seg_start + (cut.end() if cut else 0)
-        pre = _QUOTE_PRE.search(text, offset, m.start())
-        if pre is not None:
-            col.add(agency.name, "quoted", pre.start(), m.end())
+        _, line_end = _line_bounds(text, m.start())
+        cue = _quote_cue(text, m.start())
+        if cue is not None:
+            col.add(agency.name, "quoted", cue, m.end())
             col.take(m.start(), m.end())
             continue
         post = _QUOTE_POST.match(text, m.end(), line_end)
@@ -1043,6 +1021,12 @@ _EN_MONTHS = {
     "September": 9, "Sept": 9, "Sep": 9, "October": 10, "Oct": 10, "November": 11, "Nov": 11,
     "December": 12, "Dec": 12,
 }  # fmt: skip
+# Month names that are not abbreviations, so a dot after them ends the sentence.
+_FULL_MONTHS = frozenset(
+    w.casefold()
+    for w in (*_FR_MONTHS, *_EN_MONTHS)
+    if len(w) > 4 or w in ("mai", "mars", "juin", "août", "aout", "May", "June", "July")
+)
 _MONTH_NUMBER = {
     **{k.casefold(): v for k, v in _FR_MONTHS.items()},
     **{k.casefold(): v for k, v in _EN_MONTHS.items()},
@@ -1065,7 +1049,13 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     # Reuters-21578 style: 26-FEB-1987 15:01:01.79
     ("dmy", re.compile(rf"(?<![\w-])(?P<d>[0-3]?\d)-(?P<m>{_ANY_MONTH_RE})-(?P<y>\d{{4}})(?!\d)")),
     ("iso", re.compile(r"(?<![\w-])(?P<y>\d{4})-(?P<m>[01]\d)-(?P<d>[0-3]\d)(?![\d-])")),
-    ("num", re.compile(r"(?<![\w/.-])(?P<a>[0-3]?\d)(?P<sep>[/.-])(?P<b>[0-3]?\d)(?P=sep)(?P<y>\d{4})(?![\d/.-]\d|\d)")),
+    (
+        "num",
+        re.compile(
+            r"(?<![\w/.-])(?P<a>[0-3]?\d)(?P<sep>[/.-])(?P<b>[0-3]?\d)(?P=sep)(?P<y>\d{4})"
+            r"(?![\d/.-]\d|\d)"
+        ),
+    ),
     (
         "dmy",
         re.compile(
@@ -1096,6 +1086,7 @@ _UPD_CUE = re.compile(
     r"|last[ \t]+updated|dernière[ \t]+mise[ \t]+à[ \t]+jour|update)[ \t]*(?:le|on|:)?[ \t]*:?"
     rf"[ \t]*(?:(?:{_WEEKDAYS})\.?[ \t]*,?[ \t]*)?(?:le[ \t]+)?)$"
 )
+_DATE_CUES: tuple[tuple[DateKind, re.Pattern[str]], ...] = (("published", _PUB_CUE), ("updated", _UPD_CUE))
 _ENGLISH_CUE = re.compile(r"(?i)published|posted|updated|update")
 
 
@@ -1123,7 +1114,7 @@ def extract_dates(text: str, *, date: str | None = None) -> tuple[DateMention, .
     meta = _parse_date_string(date) if date and date.strip() else None
     if date and date.strip():
         if meta is None:
-            logger.warning("cannot parse metadata date %r; ignored", date)
+            logger.debug("cannot parse metadata date %r; ignored", date)
         else:
             out.append(DateMention(meta, date.strip(), None, "metadata"))
     raws = _raw_dates(text)
@@ -1172,19 +1163,21 @@ def _raw_dates(text: str) -> list[_RawDate]:
             before = text[max(line_start, m.start() - 80) : m.start()]
             cue: DateKind = "mentioned"
             cue_start = m.start()
-            for kind, cue_re in (("published", _PUB_CUE), ("updated", _UPD_CUE)):
+            for kind, cue_re in _DATE_CUES:
                 c = cue_re.search(before)
                 if c is not None:
-                    cue = kind  # type: ignore[assignment]
+                    cue = kind
                     cue_start = m.start() - len(before) + c.start()
                     break
-            parsed = _ymd(shape, m, english=cue != "mentioned" and bool(_ENGLISH_CUE.match(
-                text[cue_start : m.start()]
-            )))
+            parsed = _ymd(
+                shape, m, english=cue != "mentioned" and bool(_ENGLISH_CUE.match(text[cue_start : m.start()]))
+            )
             if parsed is None:
                 continue
             year, month, day = parsed
             end = m.end()
+            if shape in ("dmy", "mdy") and text[end - 1] == "." and m.group("m").casefold() in _FULL_MONTHS:
+                end -= 1  # "le 2 janvier." ends a sentence; only "Dec." abbreviates
             time = None
             t = _TIME_AFTER.match(text, end)
             if t is not None and (year is not None or shape != "mdy"):
@@ -1207,10 +1200,10 @@ def _ymd(shape: str, m: re.Match[str], *, english: bool) -> tuple[int | None, in
         return year, month, day
     if shape == "iso":
         return year, int(m.group("m")), int(m.group("d"))
-    month = _MONTH_NUMBER.get(m.group("m").casefold())
-    if month is None:
+    named = _MONTH_NUMBER.get(m.group("m").casefold())
+    if named is None:
         return None
-    return year, month, int(m.group("d"))
+    return year, named, int(m.group("d"))
 
 
 def _hour_minute(t: re.Match[str]) -> tuple[int, int] | None:
@@ -1273,10 +1266,12 @@ def _parse_date_string(value: str) -> str | None:
         return f"{parsed.date().isoformat()}T{parsed.hour:02d}:{parsed.minute:02d}"
     except (TypeError, ValueError, IndexError):
         pass
-    raws = [r for r in _raw_dates(value) if r.year is not None]
-    if len(raws) == 1 and not value[: raws[0].start].strip(" ,") or (
-        raws and len(value) - (raws[0].end - raws[0].start) <= 12
-    ):
-        raw = raws[0]
-        return _iso(raw.year, raw.month, raw.day, raw.time)  # type: ignore[arg-type]
-    return None
+    # A text date ("27 décembre 2025", "Sat 27/12/2025 14:01 GMT"): one dated mention and
+    # nothing else that looks like a number.
+    raws = _raw_dates(value)
+    if len(raws) != 1:
+        return None
+    raw = raws[0]
+    if raw.year is None or re.search(r"\d", value[: raw.start] + value[raw.end :]):
+        return None
+    return _iso(raw.year, raw.month, raw.day, raw.time)

@@ -269,6 +269,9 @@ def read_file(
     file_id = _slashed(path_str) if doc_id is None else doc_id
     try:
         extension = _check_readable(path_str)
+        if extension == ".jsonl":
+            # JSON Lines dumps run to gigabytes: read line by line, the limit is per record
+            return _unique_within_file(_read_jsonl(path_str, file_id, _all_text_fields(text_fields), max_bytes))
         data = _read_bytes(path_str, max_bytes)
         items = _parse(data, extension, path_str, file_id, _all_text_fields(text_fields))
     except _Skip as skip:
@@ -630,6 +633,37 @@ def _parse_jsonl(
             items.append(Skipped(where, _json_error(exc, number)))
             continue
         items.append(_record_document(record, path, where, file_id, f"L{number}", fields, decoded))
+    return items
+
+
+def _read_jsonl(path: str, file_id: str, fields: tuple[str, ...], max_bytes: int) -> list[Document | Skipped]:
+    """Records of a JSON Lines file, read one line at a time (each line decoded on its own)."""
+    items: list[Document | Skipped] = []
+    seen_text = False
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                if not raw.strip():
+                    continue
+                seen_text = True
+                where = f"{path}:{number}"
+                if len(raw) > max_bytes:
+                    items.append(Skipped(where, _too_large(len(raw), max_bytes)))
+                    continue
+                if b"\x00" in raw:
+                    items.append(Skipped(where, "binary data (contains NUL bytes)"))
+                    continue
+                decoded = _decode(raw, path)
+                try:
+                    record = json.loads(decoded.text.rstrip("\r\n"))
+                except json.JSONDecodeError as exc:
+                    items.append(Skipped(where, _json_error(exc, number)))
+                    continue
+                items.append(_record_document(record, path, where, file_id, f"L{number}", fields, decoded))
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    if not seen_text:
+        raise _Skip("empty file")
     return items
 
 

@@ -94,7 +94,7 @@ def test_missing_path_is_a_usage_error(runner, tmp_path):
 
 
 def test_every_command_is_documented_with_an_example(runner):
-    for name, command in cli.commands.items():
+    for name in cli.commands:
         help_text = runner.invoke(cli, [name, "--help"]).output
         assert "Example" in help_text, name
         assert name in (ROOT / "README.md").read_text("utf-8"), f"{name} missing from README"
