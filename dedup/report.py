@@ -8,12 +8,17 @@ The JSON shape is a contract other tools read: ``documents``, ``pairs`` (``a``, 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
 from dedup.scan import ScanResult
+
+if TYPE_CHECKING:
+    from dedup.align import Alignment
+
+Alignments = Mapping[tuple[str, str], "Alignment"]
 
 FORMATS = ("table", "json", "jsonl")
 
@@ -23,7 +28,19 @@ def _snip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def render_table(result: ScanResult, *, width: int = 60) -> str:
+def _result_dict(result: ScanResult, alignments: Alignments | None) -> dict[str, Any]:
+    data = result.to_dict()
+    if alignments:
+        from dedup.align import alignment_summary
+
+        for pair in data["pairs"]:
+            al = alignments.get((pair["a"], pair["b"]))
+            if al is not None:
+                pair["alignment"] = alignment_summary(al)
+    return data
+
+
+def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments | None = None) -> str:
     """Clusters, then related pairs with relation, scores and reason, then skipped inputs."""
     out: list[str] = []
     docs = len(result.documents)
@@ -49,19 +66,27 @@ def render_table(result: ScanResult, *, width: int = 60) -> str:
         ]
         headers = ["a", "b", "relation", "matches", "coverage", "jaccard", "why"]
         out += ["", "Related pairs", tabulate(rows, headers=headers, tablefmt="simple")]
+    if alignments:
+        rows = [
+            [al.derived_id, al.source_id, al.verdict]
+            + [f"{al.coverage.get(k, 0.0):.2f}" for k in ("copied", "edited", "paraphrased", "added")]
+            for al in alignments.values()
+        ]
+        headers = ["derived", "source", "verdict", "copied", "edited", "paraphrased", "added"]
+        out += ["", "Alignments", tabulate(rows, headers=headers, tablefmt="simple")]
     if result.skipped:
         rows = [[s.path, s.reason] for s in result.skipped]
         out += ["", "Skipped", tabulate(rows, headers=["path", "reason"], tablefmt="simple")]
     return "\n".join(out) + "\n"
 
 
-def render_json(result: ScanResult) -> str:
-    return json.dumps(result.to_dict(), ensure_ascii=False, indent=2) + "\n"
+def render_json(result: ScanResult, *, alignments: Alignments | None = None) -> str:
+    return json.dumps(_result_dict(result, alignments), ensure_ascii=False, indent=2) + "\n"
 
 
-def iter_jsonl(result: ScanResult) -> Iterator[dict[str, Any]]:
+def iter_jsonl(result: ScanResult, *, alignments: Alignments | None = None) -> Iterator[dict[str, Any]]:
     """One record per line, each tagged with ``type``: document, pair, cluster, skipped, stats."""
-    data = result.to_dict()
+    data = _result_dict(result, alignments)
     for key, kind in (("documents", "document"), ("pairs", "pair"), ("clusters", "cluster"),
                       ("skipped", "skipped")):
         for item in data[key]:
@@ -69,13 +94,14 @@ def iter_jsonl(result: ScanResult) -> Iterator[dict[str, Any]]:
     yield {"type": "stats", **data["stats"]}
 
 
-def render_jsonl(result: ScanResult) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in iter_jsonl(result))
+def render_jsonl(result: ScanResult, *, alignments: Alignments | None = None) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in iter_jsonl(result, alignments=alignments))
 
 
-def render(result: ScanResult, fmt: str) -> str:
+def render(result: ScanResult, fmt: str, *, alignments: Alignments | None = None) -> str:
+    """The report in ``fmt`` ("table", "json" or "jsonl"); pair alignments are added when given."""
     if fmt == "json":
-        return render_json(result)
+        return render_json(result, alignments=alignments)
     if fmt == "jsonl":
-        return render_jsonl(result)
-    return render_table(result)
+        return render_jsonl(result, alignments=alignments)
+    return render_table(result, alignments=alignments)

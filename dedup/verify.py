@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -66,6 +66,20 @@ class IdfTable:
             counts.setdefault(doc.language, Counter()).update(set(doc.content))
             totals[doc.language] = totals.get(doc.language, 0) + 1
         return cls(counts, totals)
+
+    @classmethod
+    def from_counts(
+        cls, counts: Mapping[str | None, Mapping[str, int]], totals: Mapping[str | None, int]
+    ) -> IdfTable:
+        """A table from stored counts: ``counts[language][word]`` = documents containing
+        ``word``, ``totals[language]`` = documents of that language (a persistent index keeps
+        these, see :mod:`dedup.store`). Weights are the same as :meth:`from_documents` gives
+        for a corpus with those counts.
+
+        >>> IdfTable.from_counts({"en": {"bank": 1}}, {"en": 3}).weight("bank", "en")  # ln(4/2) + 1
+        1.6931471805599454
+        """
+        return cls({lang: Counter(words) for lang, words in counts.items()}, dict(totals))
 
     def weight(self, word: str, language: str | None) -> float:
         n = self._totals.get(language, 0)

@@ -41,9 +41,12 @@ def cli(verbose: int) -> None:
 
 
 def _register() -> None:
+    from dedup.cli.compare import compare
+    from dedup.cli.index import index
     from dedup.cli.scan import scan
 
-    cli.add_command(scan)
+    for command in (scan, compare, index):
+        cli.add_command(command)
 
 
 _register()

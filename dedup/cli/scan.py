@@ -30,8 +30,13 @@ _DEFAULTS = ScanConfig()
               show_default=True, help="Content-word Jaccard at which passages become candidates.")
 @click.option("--min-matches", type=int, default=_DEFAULTS.min_matches, show_default=True,
               help="Matching sentences needed to report a pair (one shared fact is not enough).")
+@click.option("--align", "do_align", is_flag=True,
+              help="Align every related pair: verdict and share of copied/edited/paraphrased/added text.")
+@click.option("--html-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write one HTML page per related pair (texts side by side) and an index into DIR; implies --align.")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ngram: int,
-         doc_threshold: float, passage_threshold: float, min_matches: int) -> None:
+         doc_threshold: float, passage_threshold: float, min_matches: int, do_align: bool,
+         html_dir: Path | None) -> None:
     """Find copies, syndicated versions and rewrites among the articles in PATHS.
 
     PATHS are files or folders (read recursively): .txt, .md, .html/.htm, .json and
@@ -46,13 +51,25 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ng
     Examples:
         dedup scan fixtures/seeds
         dedup scan articles/ --format json --output report.json
+        dedup scan articles/ --align --html-dir reports/
     """
     config = ScanConfig(ngram=ngram, doc_threshold=doc_threshold,
                         passage_threshold=passage_threshold, min_matches=min_matches)
     show = not quiet and sys.stderr.isatty()
     with ProgressBars(enabled=show) as bars:
         result = scan_paths([str(p) for p in paths], config, progress=bars.update)
-    text = render(result, fmt)
+    alignments = {}
+    if do_align or html_dir is not None:
+        from dedup.align import align_pairs
+
+        alignments = align_pairs(result)
+    if html_dir is not None:
+        from dedup.html_report import write_pair_reports
+
+        pages = write_pair_reports(result, alignments, html_dir)
+        if not quiet:
+            click.echo(f"Wrote {len(pages) - 1} pair page(s), index {pages[0]}", err=True)
+    text = render(result, fmt, alignments=alignments)
     if output is not None:
         output.write_text(text, encoding="utf-8")
         if not quiet:

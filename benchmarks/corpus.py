@@ -1,0 +1,1178 @@
+"""Generate a labelled syndication corpus from real Reuters-21578 newswire sentences.
+
+Every document is built from real sentences. *Sources* are articles of 400-800 words whose
+sentences come from Reuters stories of one topic; each source gets 1-4 *derivatives* of
+these kinds, each a separate document:
+
+``reprint``       same text under other site chrome, maybe re-broken or hard-wrapped at 70 chars
+``trimmed``       the first 40-80% of paragraphs, sometimes plus the last one or two
+``light_edit``    a few word changes per sentence, a sentence or two cut, a new short paragraph
+``heavy_rewrite`` reordered, merged, split and cut sentences, heavy word changes, new sentences
+``partial``       1-3 paragraphs of the source inside an otherwise new article
+``same_topic``    a negative: an independent article on the same topic from other stories
+
+About 60% of the corpus is *unrelated* filler built like sources but without derivatives.
+
+Usage::
+
+    python benchmarks/corpus.py --docs 20000 --out benchmarks/out/c20k --seed 1
+
+Output, in ``--out``:
+
+``docs.jsonl``
+    one ``{"id", "text", "title", "date", "source"}`` per line, in random order.
+``truth.jsonl``
+    one labelled pair per line: ``{"a": source_id, "b": derived_id, "kind", "edited",
+    "spans": [{"a": [start, end], "b": [start, end]}]}``; spans are the reused passages as
+    half-open character offsets into each document's ``text``. ``same_topic`` pairs are
+    negatives and have no spans.
+``truth.json``
+    ``{"summary", "documents": [{"id", "role", "topic"}], "pairs": [...as above...],
+    "clusters": [{"id", "members"}]}``; a cluster is a source and its derivatives (not its
+    ``same_topic`` negatives); documents in no cluster are singletons.
+
+The output is a function of the options and ``--seed`` only. Documents are written as they are
+made, so memory stays flat (well under 2 GB at 1,000,000 documents).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import html
+import json
+import logging
+import os
+import random
+import re
+import resource
+import sys
+import time
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+DEFAULT_REUTERS_DIR = "/work/shared/corpora/reuters21578"
+DEFAULT_AG_NEWS = "/work/shared/corpora/ag_news/test.csv"
+
+KINDS = ("reprint", "trimmed", "light_edit", "heavy_rewrite", "partial", "same_topic")
+POSITIVE_KINDS = KINDS[:-1]
+
+# Reuters topics are pooled into families, and families still below MIN_TOPIC_SENTENCES usable
+# sentences into "general/other": articles dealt from a small pool share many sentences by accident
+# (two 25-sentence articles from a pool of P sentences share about 625 / P).
+MIN_TOPIC_SENTENCES = 1500
+_FAMILIES = {
+    "metals": "alum copper gold iron-steel lead nickel platinum silver strategic-metal tin zinc",
+    "softs": "cocoa coffee sugar rubber cotton orange tea wool coconut potato lumber plywood",
+    "farm": "grain wheat corn barley rice oilseed soybean veg-oil palm-oil rapeseed groundnut "
+    "meal-feed soy-meal fishmeal tapioca livestock carcass hog l-cattle f-cattle",
+    "energy": "crude nat-gas gas fuel heat jet naphtha propane pet-chem",
+    "money": "money-fx dlr yen stg austdlr nzdlr rand cruzado saudriyal hk interest "
+    "money-supply reserves",
+    "economy": "gnp cpi ipi bop jobs retail wpi housing income instal-debt inventories lei",
+    "trade": "trade ship",
+}
+_FAMILY_OF = {topic: family for family, names in _FAMILIES.items() for topic in names.split()}
+
+# --------------------------------------------------------------------------------------------
+# Reading Reuters-21578
+# --------------------------------------------------------------------------------------------
+
+_REUTERS_RE = re.compile(r"<REUTERS[^>]*>(.*?)</REUTERS>", re.S)
+_FIELD_RE = {
+    name: re.compile(rf"<{name}>(.*?)</{name}>", re.S)
+    for name in ("TOPICS", "PLACES", "TITLE", "BODY", "DATE")
+}
+_D_RE = re.compile(r"<D>(.*?)</D>")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_PARA_SPLIT_RE = re.compile(r"\n(?=[ \t]{2,})")
+_TABLE_LINE_RE = re.compile(r"\S {2,}\S|\.\.\.")
+_SENT_END_RE = re.compile(r"(?<=[.!?])[\"']?\s+(?=[\"'(]?[A-Z0-9])")
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr st jr sr inc corp co ltd bros no vs gen sen rep gov lt col sgt prof "
+    "jan feb mar apr jun jul aug sep sept oct nov dec mt ft approx est dept div".split()
+)
+_DIGIT_WORD_RE = re.compile(r"(?:^|\s)[^\s\d]*\d")  # one match per token holding a digit
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_NORM_RE = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(slots=True)
+class Material:
+    """Usable Reuters sentences grouped by story and topic.
+
+    ``sentences[i]`` is one sentence, ``story_of[i]`` the Reuters story it came from,
+    ``pools[topic]`` the sentence ids of that topic and ``titles[story]`` the story's title.
+    """
+
+    sentences: list[str]
+    words: array
+    story_of: array
+    titles: list[str]
+    pools: dict[str, list[int]]
+    filler_titles: list[str] = field(default_factory=list)
+
+
+def _split_sentences(paragraph: str) -> list[str]:
+    out: list[str] = []
+    start = 0
+    for match in _SENT_END_RE.finditer(paragraph):
+        before = paragraph[start : match.start()].rstrip("\"'")
+        last = before.rsplit(None, 1)[-1] if before.strip() else ""
+        token = last.rstrip(".").lower()
+        # "Corp." or "J." or "U.S." end abbreviations far more often than sentences here.
+        if token in _ABBREVIATIONS or len(token) == 1 or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+            continue
+        out.append(paragraph[start : match.start()].strip())
+        start = match.end()
+    tail = paragraph[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+def _title_case(title: str) -> str:
+    # Reuters titles are upper case; str.title() would give "Australia'S".
+    return " ".join(w[:1].upper() + w[1:].lower() for w in title.split())
+
+
+def _usable(sentence: str) -> bool:
+    words = sentence.split()
+    if not 6 <= len(words) <= 60:
+        return False
+    if not sentence[0].isupper() and sentence[0] not in "\"'(":
+        return False
+    if sentence[-1] not in ".!?\"'":
+        return False
+    if "reuter" in sentence.lower() or sentence.upper() == sentence:
+        return False
+    if sentence.count('"') % 2:  # split inside a quotation: half a quote reads as junk
+        return False
+    if len(_DIGIT_WORD_RE.findall(sentence)) > 0.35 * len(words):
+        return False
+    raw = sentence.encode("latin-1", "replace")
+    return len(raw) - len(raw.translate(None, _ASCII_LETTERS)) > 0.6 * len(raw)
+
+
+def _body_sentences(body: str) -> list[str]:
+    body = _CONTROL_RE.sub("", html.unescape(body))
+    body = re.sub(r"\s*Reuter\s*$", "", body.strip())
+    sentences: list[str] = []
+    for para in _PARA_SPLIT_RE.split(body):
+        lines = [line for line in para.split("\n") if line.strip()]
+        if not lines:
+            continue
+        # Tables and price lists: column gaps or dotted leaders on many lines.
+        if sum(bool(_TABLE_LINE_RE.search(line.strip())) for line in lines) > len(lines) / 3:
+            continue
+        text = " ".join(line.strip() for line in lines)
+        sentences.extend(s for s in _split_sentences(text) if _usable(s))
+    return sentences
+
+
+def load_material(
+    reuters_dir: str | os.PathLike[str] = DEFAULT_REUTERS_DIR,
+    ag_news: str | os.PathLike[str] | None = DEFAULT_AG_NEWS,
+) -> Material:
+    """Parse Reuters-21578 SGML into usable, de-duplicated sentences grouped by topic."""
+    files = sorted(glob.glob(os.path.join(os.fspath(reuters_dir), "reut2-*.sgm")))
+    if not files:
+        raise FileNotFoundError(f"no reut2-*.sgm files in {reuters_dir}")
+    sentences: list[str] = []
+    words = array("i")
+    story_of = array("i")
+    titles: list[str] = []
+    by_topic: dict[str, list[int]] = {}
+    seen: set[str] = set()
+    for path in files:
+        with open(path, encoding="latin-1") as fh:
+            raw = fh.read()
+        for block in _REUTERS_RE.findall(raw):
+            body = _FIELD_RE["BODY"].search(block)
+            if not body:
+                continue
+            candidates = _body_sentences(body.group(1))
+            keys = [_NORM_RE.sub(" ", s.lower()).strip() for s in candidates]
+            fresh = [(s, k) for s, k in zip(candidates, keys, strict=True) if k not in seen]
+            # A story mostly made of sentences seen before is a repeat or correction of an
+            # earlier wire: keeping its few new sentences would plant near-duplicates.
+            if len(fresh) < 2 or len(fresh) < 0.5 * len(candidates):
+                seen.update(keys)
+                continue
+            topics = _D_RE.findall(_FIELD_RE["TOPICS"].search(block).group(1))
+            places = _D_RE.findall(_FIELD_RE["PLACES"].search(block).group(1))
+            if topics:
+                topic = _FAMILY_OF.get(topics[0], topics[0])
+            else:
+                topic = "general/" + (places[0] if places else "none")
+            title_match = _FIELD_RE["TITLE"].search(block)
+            title = html.unescape(title_match.group(1)).strip() if title_match else ""
+            story = len(titles)
+            titles.append(_title_case(_CONTROL_RE.sub("", title)) or "Untitled")
+            pool = by_topic.setdefault(topic, [])
+            for sentence, key in fresh:
+                if key in seen:
+                    continue
+                seen.add(key)
+                pool.append(len(sentences))
+                sentences.append(sentence)
+                words.append(len(sentence.split()))
+                story_of.append(story)
+    pools: dict[str, list[int]] = {}
+    for topic in sorted(by_topic):
+        ids = by_topic[topic]
+        if len(ids) >= MIN_TOPIC_SENTENCES:
+            pools[topic] = ids
+        else:
+            pools.setdefault("general/other", []).extend(ids)
+    filler_titles: list[str] = []
+    if ag_news and os.path.exists(ag_news):
+        with open(ag_news, newline="", encoding="utf-8") as fh:
+            filler_titles = [row[1].strip() for row in csv.reader(fh) if len(row) >= 2]
+    return Material(sentences, words, story_of, titles, pools, filler_titles)
+
+
+# --------------------------------------------------------------------------------------------
+# Text edits
+# --------------------------------------------------------------------------------------------
+
+# One-way on purpose: "fell" -> "declined" is safe, "declined (to comment)" -> "fell" is not.
+_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "rose": ("climbed", "increased", "advanced"),
+    "climbed": ("rose",),
+    "fell": ("declined", "dropped", "slipped"),
+    "dropped": ("fell",),
+    "company": ("firm",),
+    "companies": ("firms",),
+    "firm": ("company",),
+    "shares": ("stock",),
+    "bought": ("purchased", "acquired"),
+    "buy": ("purchase", "acquire"),
+    "expected": ("anticipated", "forecast"),
+    "expects": ("anticipates",),
+    "announced": ("unveiled", "disclosed"),
+    "about": ("around", "roughly", "some"),
+    "around": ("about",),
+    "increase": ("rise",),
+    "big": ("large",),
+    "large": ("big", "sizeable"),
+    "major": ("leading", "key"),
+    "began": ("started",),
+    "agreement": ("deal", "accord"),
+    "deal": ("agreement",),
+    "talks": ("negotiations", "discussions"),
+    "officials": ("authorities",),
+    "government": ("administration", "authorities"),
+    "output": ("production",),
+    "production": ("output",),
+    "estimated": ("projected",),
+    "strong": ("robust", "solid"),
+    "meeting": ("session",),
+    "spokesman": ("representative", "spokesperson"),
+    "previous": ("prior", "earlier"),
+    "proposed": ("suggested",),
+    "reached": ("hit",),
+    "decision": ("move",),
+    "however": ("though",),
+    "sharp": ("steep",),
+    "reduce": ("cut", "lower"),
+    "would": ("will",),
+    "could": ("might",),
+    "last year": ("a year earlier", "in the previous year"),
+    "next year": ("in the coming year",),
+    "last week": ("the previous week",),
+    "because": ("as",),
+    "including": ("among them",),
+    "told": ("informed",),
+}
+_SYNONYM_RE = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, _SYNONYMS), key=len, reverse=True)) + r")\b",
+    re.I,
+)
+_NUMBER_RULES = [
+    (re.compile(r"(?<=\d) mln\b"), (" million", " mln")),
+    (re.compile(r"(?<=\d) million\b"), (" mln",)),
+    (re.compile(r"(?<=\d) bln\b"), (" billion",)),
+    (re.compile(r"(?<=\d) billion\b"), (" bln",)),
+    (re.compile(r"\bdlrs\b"), ("dollars",)),
+    (re.compile(r"\bdlr\b"), ("dollar",)),
+    (re.compile(r"(?<=\d) pct\b"), (" percent", " per cent", "%")),
+    (re.compile(r"(?<=\d) percent\b"), (" pct",)),
+    (re.compile(r"(?<=\d),(?=\d{3}\b)"), ("",)),
+]
+_ADVERB_RE = re.compile(
+    r" (also|still|now|already|just|slightly|sharply|recently|further|currently|only)\b"
+)
+_SAID_RE = re.compile(r"\bsaid\b")
+_SAID_ALTERNATIVES = ("stated", "told reporters", "added", "noted")
+
+_SPEAKER = r"(?:[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,4}|The company|The spokesman|He|She|It|They)"
+_X_SAID_Y_RE = re.compile(rf"^(?P<x>{_SPEAKER}) said (?:that )?(?P<y>[^,].{{10,}}?)\.$")
+_Y_X_SAID_RE = re.compile(
+    r"^(?P<y>.{10,}?), (?P<x>he|she|it|they|the company|the spokesman|officials|analysts|"
+    r"traders|dealers|[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,4}) said\.$"
+)
+_PASSIVE_RE = re.compile(
+    r"^(?P<x>[A-Z][\w.&'-]*(?: [A-Z][\w.&'-]*){0,3}) (?P<v>bought|acquired|sold|raised|cut|"
+    r"lowered|completed|approved|rejected) (?P<y>[^,]{8,60}?)\.$"
+)
+# Clause boundaries where a sentence can be split in two without leaving a fragment.
+_CLAUSE_RE = re.compile(r", (?:and|while|whereas) (?=[a-zA-Z])|; ")
+_PRONOUN_OBJECT = {"He": "him", "She": "her", "It": "it", "They": "them"}
+_COMMON_FIRST_WORDS = frozenset(
+    "the a an it its this that there these those he she they we prices sales output "
+    "production profits earnings trade in on at for by with some most many analysts "
+    "officials traders dealers".split()
+)
+
+
+def _match_case(template: str, word: str) -> str:
+    if template[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word
+
+
+def _capitalize(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _decapitalize(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    if first.lower() in _COMMON_FIRST_WORDS and not first.isupper():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def _edit_candidates(text: str, rng: random.Random) -> list[tuple[int, int, str]]:
+    """Every word-level edit that applies to ``text``: ``(start, end, replacement)``."""
+    out: list[tuple[int, int, str]] = []
+    for m in _SYNONYM_RE.finditer(text):
+        options = _SYNONYMS.get(m.group(1).lower())
+        # "8.3 mln shares" must not become "8.3 mln stock".
+        if options and not re.search(r"\d( mln| bln| million| billion)? $", text[: m.start()]):
+            out.append((m.start(), m.end(), _match_case(m.group(1), rng.choice(options))))
+    for pattern, replacements in _NUMBER_RULES:
+        for m in pattern.finditer(text):
+            out.append((m.start(), m.end(), rng.choice(replacements)))
+    for m in _ADVERB_RE.finditer(text):
+        out.append((m.start(), m.end(), ""))
+    for m in _SAID_RE.finditer(text):
+        out.append((m.start(), m.end(), rng.choice(_SAID_ALTERNATIVES)))
+    return out
+
+
+def edit_words(text: str, rng: random.Random, count: int) -> str:
+    """Apply up to ``count`` non-overlapping word edits (synonyms, numbers, adverbs, "said")."""
+    candidates = _edit_candidates(text, rng)
+    rng.shuffle(candidates)
+    chosen: list[tuple[int, int, str]] = []
+    for cand in candidates:
+        if len(chosen) >= count:
+            break
+        if all(cand[1] <= c[0] or cand[0] >= c[1] for c in chosen):
+            chosen.append(cand)
+    for start, end, replacement in sorted(chosen, reverse=True):
+        text = text[:start] + replacement + text[end:]
+    return text
+
+
+def reorder_clause(text: str, rng: random.Random) -> str:
+    """Rewrite "X said Y." as "Y, X said." (and back), or "X bought Y." as "Y was bought by X."."""
+    m = _X_SAID_Y_RE.match(text)
+    if m:
+        x = m.group("x")
+        x = x.lower() if x in ("He", "She", "It", "They", "The company", "The spokesman") else x
+        if rng.random() < 0.5 and m.group("x") in _PRONOUN_OBJECT:
+            return f"According to {_PRONOUN_OBJECT[m.group('x')]}, {_decapitalize(m.group('y'))}."
+        return f"{_capitalize(m.group('y'))}, {x} said."
+    m = _Y_X_SAID_RE.match(text)
+    if m:
+        return f"{_capitalize(m.group('x'))} said {_decapitalize(m.group('y'))}."
+    m = _PASSIVE_RE.match(text)
+    if m:
+        return f"{_capitalize(m.group('y'))} was {m.group('v')} by {m.group('x')}."
+    return text
+
+
+# --------------------------------------------------------------------------------------------
+# Documents as fragments with provenance
+# --------------------------------------------------------------------------------------------
+
+# A fragment is (text, a_start, a_end): a piece of a derived document and the source range it
+# came from, or (-1, -1) for new text. A sentence is a list of fragments, a paragraph a list
+# of sentences.
+Fragment = tuple[str, int, int]
+Sentence = list[Fragment]
+Paragraph = list[Sentence]
+
+
+def _new(text: str) -> Sentence:
+    return [(text, -1, -1)]
+
+
+def render(
+    paragraphs: Sequence[Paragraph], header: Sequence[str] = (), footer: Sequence[str] = ()
+) -> tuple[str, list[tuple[int, int, int, int]]]:
+    """Join paragraphs into text; return it and ``(a_start, a_end, b_start, b_end)`` per origin."""
+    parts: list[str] = []
+    origins: list[tuple[int, int, int, int]] = []
+    pos = 0
+
+    def emit(text: str) -> None:
+        nonlocal pos
+        parts.append(text)
+        pos += len(text)
+
+    if header:
+        emit("\n".join(header))
+    for paragraph in paragraphs:
+        if pos:
+            emit("\n\n")
+        for i, sentence in enumerate(paragraph):
+            if i:
+                emit(" ")
+            for text, a_start, a_end in sentence:
+                if a_start >= 0:
+                    origins.append((a_start, a_end, pos, pos + len(text)))
+                emit(text)
+    if footer:
+        emit("\n\n" + "\n".join(footer))
+    return "".join(parts), origins
+
+
+def merge_spans(
+    origins: Sequence[tuple[int, int, int, int]], text_a: str, text_b: str
+) -> list[dict[str, list[int]]]:
+    """Merge origin ranges that run on in both texts (only whitespace between) into passages."""
+    spans: list[list[int]] = []
+    for a_start, a_end, b_start, b_end in origins:
+        if spans:
+            last = spans[-1]
+            if (
+                last[1] <= a_start
+                and not text_a[last[1] : a_start].strip()
+                and last[3] <= b_start
+                and not text_b[last[3] : b_start].strip()
+            ):
+                last[1], last[3] = a_end, b_end
+                continue
+        spans.append([a_start, a_end, b_start, b_end])
+    return [{"a": [s[0], s[1]], "b": [s[2], s[3]]} for s in spans]
+
+
+def hard_wrap(text: str, width: int = 70) -> str:
+    """Wrap lines at ``width`` by turning spaces into newlines, so offsets do not move."""
+    chars = list(text)
+    line_start, last_space = 0, -1
+    for i, ch in enumerate(chars):
+        if ch == "\n":
+            line_start, last_space = i + 1, -1
+            continue
+        if i - line_start >= width and last_space >= 0:
+            chars[last_space] = "\n"
+            line_start, last_space = last_space + 1, -1
+        if ch == " ":
+            last_space = i
+    return "".join(chars)
+
+
+# --------------------------------------------------------------------------------------------
+# Site chrome
+# --------------------------------------------------------------------------------------------
+
+OUTLETS = (
+    "The Daily Ledger", "Metro Business Wire", "Harbor City Times", "The Commodity Desk",
+    "Northern Tribune", "Global Markets Today", "Le Courrier Economique", "Valley Gazette",
+    "Pacific Trade Journal", "The Evening Courier", "Capital Street Post", "Midland Herald",
+    "Financial Observer", "The Morning Dispatch", "Atlantic News Service", "Agri Markets Online",
+    "Energy Report Weekly", "The Investor's Digest", "Riverside Chronicle", "Le Journal du Soir",
+    "Eastern Business Review", "The Coastal Star", "Market Pulse", "Prairie Farm News",
+    "Metropolitan Standard", "The Civic Record", "Trade Winds Magazine", "Sunday Examiner",
+)
+_FRENCH_MONTHS = (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre"
+).split()
+
+
+def _header(rng: random.Random, outlet: str, date: str, topic: str) -> list[str]:
+    year, month, day = (int(x) for x in date.split("-"))
+    section = topic.split("/")[0].replace("-", " ").title()
+    options = [
+        f"{outlet} | {section}",
+        f"Home > Business > {section}",
+        f"Published {date}",
+        f"Publié le {day} {_FRENCH_MONTHS[month - 1]} {year} à {rng.randint(6, 22)}h"
+        f"{rng.randint(0, 59):02d}",
+        f"By {rng.choice(('Staff Writer', 'Wire Desk', 'Our Correspondent', 'Newsroom'))}",
+        f"Reading time: {rng.randint(2, 6)} min",
+    ]
+    return rng.sample(options, rng.randint(1, 3))
+
+
+def _footer(
+    rng: random.Random, outlet: str, date: str, topic: str, material: Material
+) -> list[str]:
+    more = rng.choice(material.filler_titles) if material.filler_titles else "Markets wrap"
+    tags = [topic.split("/")[-1], rng.choice(("markets", "business", "economy", "world"))]
+    options = [
+        "Share this article",
+        f"Read more: {more}",
+        "Tags: " + ", ".join(tags),
+        f"© {date[:4]} {outlet}. All rights reserved.",
+        "Follow us on Twitter and Facebook",
+        "Sign up for our daily newsletter",
+    ]
+    return rng.sample(options, rng.randint(1, 3))
+
+
+# --------------------------------------------------------------------------------------------
+# The generator
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CorpusConfig:
+    """What to generate. ``mix`` weights the derivative kinds; ``unrelated_fraction`` is the
+    share of documents that are unrelated filler; each source gets 1..``max_derivatives``."""
+
+    docs: int
+    seed: int = 1
+    unrelated_fraction: float = 0.6
+    max_derivatives: int = 4
+    mix: tuple[tuple[str, float], ...] = tuple((k, 1.0) for k in KINDS)
+    min_words: int = 400
+    max_words: int = 800
+    chunk: int = 2000
+    overlap_sample: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.docs < 1:
+            raise ValueError(f"docs must be >= 1, got {self.docs}")
+        if not 0.0 <= self.unrelated_fraction < 1.0:
+            raise ValueError(
+                f"unrelated_fraction must be in [0.0, 1.0), got {self.unrelated_fraction}"
+            )
+        if self.max_derivatives < 1:
+            raise ValueError(f"max_derivatives must be >= 1, got {self.max_derivatives}")
+        for kind, weight in self.mix:
+            if kind not in KINDS:
+                raise ValueError(f"mix kind must be one of {KINDS}, got {kind!r}")
+            if weight < 0:
+                raise ValueError(f"mix weight must be >= 0, got {kind}={weight}")
+        if not any(w > 0 for _, w in self.mix):
+            raise ValueError("mix must give at least one kind a positive weight")
+        if not 0 < self.min_words <= self.max_words:
+            raise ValueError(
+                f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}"
+            )
+
+
+class _Deck:
+    """A topic's sentences dealt without replacement, reshuffled when exhausted, so reuse
+    is spread evenly and articles dealt in one pass share nothing."""
+
+    def __init__(self, ids: list[int], rng: random.Random) -> None:
+        self._ids = list(ids)
+        self._rng = rng
+        self._pos = len(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def next(self) -> int:
+        if self._pos >= len(self._ids):
+            self._rng.shuffle(self._ids)
+            self._pos = 0
+        self._pos += 1
+        return self._ids[self._pos - 1]
+
+
+@dataclass(slots=True)
+class _Doc:
+    key: int
+    text: str
+    title: str
+    date: str
+    outlet: str
+    role: str
+    topic: str
+    group: int
+    drawn: list[int]
+
+
+@dataclass(slots=True)
+class _Article:
+    topic: str
+    title: str
+    paragraphs: list[list[int]]
+
+    @property
+    def ids(self) -> list[int]:
+        return [s for p in self.paragraphs for s in p]
+
+
+class Generator:
+    """Builds documents; one instance per corpus, all randomness from one seeded RNG."""
+
+    def __init__(self, config: CorpusConfig, material: Material) -> None:
+        self.config = config
+        self.material = material
+        self.rng = random.Random(config.seed)
+        self.topics = sorted(material.pools)
+        self.topic_weights = [len(material.pools[t]) for t in self.topics]
+        self.decks = {t: _Deck(material.pools[t], self.rng) for t in self.topics}
+        kinds = [(k, w) for k, w in config.mix if w > 0]
+        self.kinds = [k for k, _ in kinds]
+        self.kind_weights = [w for _, w in kinds]
+        self.next_key = 0
+        self.next_group = 0
+
+    # -- building blocks -------------------------------------------------------------------
+
+    def _topic(self, exclude: str | None = None) -> str:
+        while True:
+            topic = self.rng.choices(self.topics, self.topic_weights)[0]
+            if topic != exclude or len(self.topics) == 1:
+                return topic
+
+    def _date(self) -> str:
+        day = self.rng.randint(0, 239)
+        month_days = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+        month = 2
+        day += 25  # the wire runs from late February 1987
+        while day >= month_days[month - 1]:
+            day -= month_days[month - 1]
+            month += 1
+        return f"1987-{month:02d}-{day + 1:02d}"
+
+    @staticmethod
+    def _later(date: str, days: int) -> str:
+        year, month, day = (int(x) for x in date.split("-"))
+        day = min(day + days, 28 if month == 2 else 30)
+        return f"{year}-{month:02d}-{day:02d}"
+
+    def _draw(
+        self, topic: str, words: int, exclude_stories: set[int], exclude_ids: set[int]
+    ) -> list[int]:
+        """Deal sentences of ``topic`` until ``words`` words, skipping excluded stories."""
+        deck = self.decks[topic]
+        story_of, lengths = self.material.story_of, self.material.words
+        out: list[int] = []
+        total = 0
+        for _ in range(3 * len(deck)):
+            sid = deck.next()
+            if sid in exclude_ids or story_of[sid] in exclude_stories:
+                continue
+            exclude_ids.add(sid)
+            out.append(sid)
+            total += lengths[sid]
+            if total >= words:
+                break
+        return out
+
+    def _paragraphs(self, ids: list[int], low: int = 2, high: int = 4) -> list[list[int]]:
+        out: list[list[int]] = []
+        i = 0
+        while i < len(ids):
+            n = self.rng.randint(low, high)
+            out.append(ids[i : i + n])
+            i += n
+        return out
+
+    def _article(
+        self, topic: str, words: int, exclude_stories: set[int] | None = None
+    ) -> _Article:
+        ids = self._draw(topic, words, set(exclude_stories or ()), set())
+        title = self.material.titles[self.material.story_of[ids[0]]] if ids else "Untitled"
+        return _Article(topic, title, self._paragraphs(ids))
+
+    def _words(self, low: int | None = None, high: int | None = None) -> int:
+        return self.rng.randint(low or self.config.min_words, high or self.config.max_words)
+
+    def _outlet(self, exclude: str = "") -> str:
+        while True:
+            outlet = self.rng.choice(OUTLETS)
+            if outlet != exclude:
+                return outlet
+
+    def _doc(self, text: str, title: str, date: str, outlet: str, role: str, topic: str,
+             group: int, drawn: list[int]) -> _Doc:
+        self.next_key += 1
+        return _Doc(self.next_key - 1, text, title, date, outlet, role, topic, group, drawn)
+
+    def _sentences(self, ids: list[int]) -> Paragraph:
+        return [_new(self.material.sentences[i]) for i in ids]
+
+    # -- source and its derivatives ------------------------------------------------------
+
+    def _render_source(self, article: _Article) -> tuple[str, list[list[tuple[int, int]]]]:
+        text, origins = render(
+            [
+                [[(self.material.sentences[s], 0, 0)] for s in para]
+                for para in article.paragraphs
+            ]
+        )
+        spans = iter((b0, b1) for _, _, b0, b1 in origins)
+        return text, [[next(spans) for _ in para] for para in article.paragraphs]
+
+    def _copied(self, article: _Article, pos: list[list[tuple[int, int]]]) -> list[Paragraph]:
+        """The source's paragraphs as fragments pointing back at the source text."""
+        sentences = self.material.sentences
+        return [
+            [[(sentences[s], *pos[p][i])] for i, s in enumerate(para)]
+            for p, para in enumerate(article.paragraphs)
+        ]
+
+    def _reprint(self, copied: list[Paragraph], src: dict[str, Any]) -> dict[str, Any]:
+        rng = self.rng
+        paragraphs = copied
+        if rng.random() < 0.4:  # re-broken paragraphs
+            flat = [s for p in copied for s in p]
+            paragraphs, i = [], 0
+            while i < len(flat):
+                n = rng.randint(1, 5)
+                paragraphs.append(flat[i : i + n])
+                i += n
+        outlet = self._outlet(src["outlet"])
+        date = self._later(src["date"], rng.randint(0, 2))
+        header = _header(rng, outlet, date, src["topic"])
+        footer = _footer(rng, outlet, date, src["topic"], self.material)
+        text, origins = render(paragraphs, header, footer)
+        if rng.random() < 0.3:
+            text = hard_wrap(text, 70)
+        title = src["title"] if rng.random() < 0.6 else f"{src['title']} | {outlet}"
+        return {"text": text, "origins": origins, "title": title, "date": date,
+                "outlet": outlet, "drawn": [], "edited": False}
+
+    def _trimmed(self, copied: list[Paragraph], src: dict[str, Any]) -> dict[str, Any]:
+        rng = self.rng
+        n = len(copied)
+        keep = max(1, round(n * rng.uniform(0.4, 0.8)))
+        paragraphs = copied[:keep]
+        if rng.random() < 0.3 and keep < n - 1:
+            paragraphs = paragraphs + copied[n - rng.randint(1, min(2, n - keep - 1)) :]
+        outlet = self._outlet(src["outlet"])
+        date = self._later(src["date"], rng.randint(0, 1))
+        header = _header(rng, outlet, date, src["topic"]) if rng.random() < 0.5 else []
+        text, origins = render(paragraphs, header)
+        return {"text": text, "origins": origins, "title": src["title"], "date": date,
+                "outlet": outlet, "drawn": [], "edited": False}
+
+    def _light_edit(self, copied: list[Paragraph], src: dict[str, Any]) -> dict[str, Any]:
+        rng = self.rng
+        flat = [(p, s) for p, para in enumerate(copied) for s in range(len(para))]
+        cut = set(rng.sample(flat, rng.randint(1, 2))) if len(flat) > 3 else set()
+        paragraphs: list[Paragraph] = []
+        for p, para in enumerate(copied):
+            new_para: Paragraph = []
+            for s, sentence in enumerate(para):
+                if (p, s) in cut:
+                    continue
+                text, a0, a1 = sentence[0]
+                new_para.append([(edit_words(text, rng, rng.randint(1, 3)), a0, a1)])
+            if new_para:
+                paragraphs.append(new_para)
+        other = self._topic(exclude=src["topic"])
+        drawn = self._draw(other, rng.randint(30, 70), set(), set())
+        paragraphs.insert(rng.randint(1, len(paragraphs)), self._sentences(drawn))
+        outlet = self._outlet(src["outlet"])
+        date = self._later(src["date"], rng.randint(0, 3))
+        header = _header(rng, outlet, date, src["topic"]) if rng.random() < 0.5 else []
+        text, origins = render(paragraphs, header)
+        return {"text": text, "origins": origins, "title": edit_words(src["title"], rng, 2),
+                "date": date, "outlet": outlet, "drawn": drawn, "edited": True}
+
+    def _heavy_rewrite(
+        self, copied: list[Paragraph], src: dict[str, Any], article: _Article
+    ) -> dict[str, Any]:
+        rng = self.rng
+        flat = [s for p in copied for s in p]
+        keep_n = max(4, round(len(flat) * rng.uniform(0.5, 0.7)))
+        kept = [flat[i] for i in sorted(rng.sample(range(len(flat)), min(keep_n, len(flat))))]
+        # Split on the source text first, so each half keeps an exact source range.
+        units: list[Fragment] = []
+        for sentence in kept:
+            text, a0, a1 = sentence[0]
+            cut = [m for m in _CLAUSE_RE.finditer(text) if 40 < m.start() < len(text) - 40]
+            if cut and rng.random() < 0.25:
+                m = rng.choice(cut)
+                units.append((text[: m.start()] + ".", a0, a0 + m.start()))
+                units.append((_capitalize(text[m.end() :]), a0 + m.end(), a1))
+            else:
+                units.append((text, a0, a1))
+        rewritten: list[Fragment] = []
+        for text, a0, a1 in units:
+            if rng.random() < 0.5:
+                text = reorder_clause(text, rng)
+            text = edit_words(text, rng, max(2, len(text.split()) // 5))
+            rewritten.append((text, a0, a1))
+        sentences: list[Sentence] = []
+        i = 0
+        while i < len(rewritten):
+            if i + 1 < len(rewritten) and rng.random() < 0.2:
+                (t1, a0, a1), (t2, b0, b1) = rewritten[i], rewritten[i + 1]
+                joiner = rng.choice((", and ", "; "))
+                sentences.append([(t1.rstrip(".!?"), a0, a1), (joiner, -1, -1),
+                                  (_decapitalize(t2), b0, b1)])
+                i += 2
+            else:
+                sentences.append([rewritten[i]])
+                i += 1
+        # New sentences come from other stories of the same topic: same vocabulary, and
+        # none of the source's own sentences.
+        stories = {self.material.story_of[s] for s in article.ids}
+        kept_words = sum(len(f[0].split()) for f in rewritten)
+        drawn = self._draw(src["topic"], round(kept_words * rng.uniform(0.25, 0.67)), stories,
+                           set(article.ids))
+        for sid in drawn:
+            sentences.insert(rng.randint(1, len(sentences)), _new(self.material.sentences[sid]))
+        paragraphs: list[Paragraph] = []
+        i = 0
+        while i < len(sentences):
+            n = rng.randint(2, 4)
+            paragraphs.append(sentences[i : i + n])
+            i += n
+        lead = paragraphs[:1] if rng.random() < 0.5 else []
+        rest = paragraphs[len(lead):]
+        rng.shuffle(rest)
+        outlet = self._outlet(src["outlet"])
+        date = self._later(src["date"], rng.randint(0, 5))
+        text, origins = render(lead + rest)
+        return {"text": text, "origins": origins,
+                "title": edit_words(reorder_clause(src["title"], rng), rng, 3),
+                "date": date, "outlet": outlet, "drawn": drawn, "edited": True}
+
+    def _partial(self, copied: list[Paragraph], src: dict[str, Any],
+                 article: _Article) -> dict[str, Any]:
+        rng = self.rng
+        n = rng.randint(1, min(3, len(copied)))
+        start = rng.randint(0, len(copied) - n)
+        taken = copied[start : start + n]
+        edited = rng.random() < 0.4
+        if edited:
+            taken = [[[(edit_words(t, rng, 1), a0, a1) for t, a0, a1 in s] for s in p]
+                     for p in taken]
+        taken_words = sum(len(f[0].split()) for p in taken for s in p for f in s)
+        topic = src["topic"] if rng.random() < 0.5 else self._topic(exclude=src["topic"])
+        stories = {self.material.story_of[s] for s in article.ids}
+        host_words = max(150, self._words(400, 700) - taken_words)
+        host_ids = self._draw(topic, host_words, stories, set(article.ids))
+        host = [self._sentences(p) for p in self._paragraphs(host_ids)] or [[]]
+        if rng.random() < 0.7:
+            at = rng.randint(1, len(host)) if len(host) > 1 else len(host)
+            paragraphs = host[:at] + taken + host[at:]
+        else:
+            paragraphs = list(host)
+            for para in taken:
+                paragraphs.insert(rng.randint(1, len(paragraphs)), para)
+        paragraphs = [p for p in paragraphs if p]
+        outlet = self._outlet(src["outlet"])
+        date = self._later(src["date"], rng.randint(0, 7))
+        header = _header(rng, outlet, date, topic) if rng.random() < 0.5 else []
+        text, origins = render(paragraphs, header)
+        title = self.material.titles[self.material.story_of[host_ids[0]]] if host_ids else "News"
+        return {"text": text, "origins": origins, "title": title, "date": date,
+                "outlet": outlet, "drawn": host_ids, "edited": edited, "topic": topic}
+
+    def _same_topic(self, src: dict[str, Any], article: _Article) -> dict[str, Any]:
+        stories = {self.material.story_of[s] for s in article.ids}
+        neg = self._article(src["topic"], self._words(), stories)
+        text, _ = self._render_source(neg)
+        return {"text": text, "origins": [], "title": neg.title,
+                "date": self._later(src["date"], self.rng.randint(0, 10)),
+                "outlet": self._outlet(src["outlet"]), "drawn": neg.ids, "edited": False}
+
+    # -- units -----------------------------------------------------------------------------
+
+    def unrelated(self) -> _Doc:
+        topic = self._topic()
+        article = self._article(topic, self._words())
+        text, _ = self._render_source(article)
+        group = self.next_group
+        self.next_group += 1
+        return self._doc(text, article.title, self._date(), self._outlet(), "unrelated", topic,
+                         group, article.ids)
+
+    def source_group(self, max_docs: int) -> tuple[list[_Doc], list[dict[str, Any]]]:
+        """A source and 1..max_derivatives derivatives; returns docs and truth pairs by key."""
+        rng = self.rng
+        topic = self._topic()
+        article = self._article(topic, self._words())
+        text, pos = self._render_source(article)
+        group = self.next_group
+        self.next_group += 1
+        src = {"text": text, "title": article.title, "date": self._date(),
+               "outlet": self._outlet(), "topic": topic}
+        source = self._doc(text, src["title"], src["date"], src["outlet"], "source", topic,
+                           group, article.ids)
+        docs, pairs = [source], []
+        count = min(rng.randint(1, self.config.max_derivatives), max_docs - 1)
+        for _ in range(count):
+            kind = rng.choices(self.kinds, self.kind_weights)[0]
+            copied = self._copied(article, pos)
+            if kind == "reprint":
+                made = self._reprint(copied, src)
+            elif kind == "trimmed":
+                made = self._trimmed(copied, src)
+            elif kind == "light_edit":
+                made = self._light_edit(copied, src)
+            elif kind == "heavy_rewrite":
+                made = self._heavy_rewrite(copied, src, article)
+            elif kind == "partial":
+                made = self._partial(copied, src, article)
+            else:
+                made = self._same_topic(src, article)
+            doc_group = group
+            if kind == "same_topic":
+                doc_group = self.next_group
+                self.next_group += 1
+            doc = self._doc(made["text"], made["title"], made["date"], made["outlet"], kind,
+                            made.get("topic", topic), doc_group, made["drawn"])
+            docs.append(doc)
+            pairs.append({
+                "a": source.key, "b": doc.key, "kind": kind, "edited": made["edited"],
+                "spans": merge_spans(made["origins"], text, made["text"]),
+            })
+        return docs, pairs
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _overlap_stats(
+    flat: array, offsets: array, groups: array, sample: int, seed: int
+) -> dict[str, Any]:
+    """Estimate how many sentences unrelated documents share, from a sample of documents.
+
+    Only sentences dealt to a document are counted (not those it copies from its source), and
+    pairs inside one cluster are excluded: what is left is accidental overlap.
+    """
+    sents = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, np.int32)
+    offs = np.frombuffer(offsets, dtype=np.int64)
+    grp = np.frombuffer(groups, dtype=np.int32)
+    n_docs = len(offs) - 1
+    lengths = np.diff(offs)
+    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    order = np.argsort(sents, kind="stable")
+    sorted_sents, sorted_docs = sents[order], doc_of[order]
+    rng = np.random.default_rng(seed)
+    with_text = np.flatnonzero(lengths > 0)
+    picked = rng.choice(with_text, size=min(sample, len(with_text)), replace=False)
+    hist = np.zeros(8, dtype=np.int64)  # shared sentences 0..6, 7+
+    max_shared, max_fraction, total_shared = 0, 0.0, 0
+    for d in picked:
+        mine = np.unique(sents[offs[d] : offs[d + 1]])
+        lo = np.searchsorted(sorted_sents, mine, "left")
+        hi = np.searchsorted(sorted_sents, mine, "right")
+        others = np.concatenate([sorted_docs[a:b] for a, b in zip(lo, hi, strict=True)])
+        others = others[grp[others] != grp[d]]
+        if len(others):
+            ids, counts = np.unique(others, return_counts=True)
+            hist += np.bincount(np.minimum(counts, 7), minlength=8)
+            total_shared += int(counts.sum())
+            max_shared = max(max_shared, int(counts.max()))
+            # Share of the smaller article, among articles (10+ sentences), not inserts.
+            if len(mine) >= 10:
+                big = lengths[ids] >= 10
+                if big.any():
+                    fraction = counts[big] / np.minimum(lengths[ids][big], len(mine))
+                    max_fraction = max(max_fraction, float(fraction.max()))
+    pairs = len(picked) * max(0, n_docs - 1)
+    hist[0] = pairs - hist[1:].sum()
+    at_least = {f">={k}": int(hist[k:].sum()) / pairs if pairs else 0.0 for k in (1, 2, 3, 5)}
+    used = np.unique(sents).size
+    return {
+        "sampled_docs": int(len(picked)),
+        "pairs_checked": int(pairs),
+        "pair_share_rate": at_least,
+        "pairs_sharing_3plus_estimated_total": round(
+            at_least[">=3"] * n_docs * (n_docs - 1) / 2
+        ),
+        "mean_shared_sentences_per_pair": total_shared / pairs if pairs else 0.0,
+        "max_shared_sentences": max_shared,
+        "max_shared_fraction_of_article": round(max_fraction, 4),
+        "sentence_uses": int(len(sents)),
+        "distinct_sentences_used": int(used),
+        "reuse_factor": round(len(sents) / used, 2) if used else 0.0,
+    }
+
+
+def _dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def generate(
+    config: CorpusConfig, out: str | os.PathLike[str], material: Material | None = None
+) -> dict[str, Any]:
+    """Write ``docs.jsonl``, ``truth.jsonl`` and ``truth.json`` into ``out``; return the summary.
+
+    >>> summary = generate(CorpusConfig(docs=300, seed=1), "/tmp/c300")  # doctest: +SKIP
+    """
+    started = time.perf_counter()
+    material = material or load_material()
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    gen = Generator(config, material)
+    rng = gen.rng
+    group_size = 1 + (1 + config.max_derivatives) / 2
+    f = config.unrelated_fraction
+    p_unrelated = f * group_size / (1 - f + f * group_size)
+
+    roles: dict[str, int] = {}
+    documents: list[tuple[str, str, str]] = []
+    clusters: list[list[str]] = []
+    n_pairs = 0
+    words_total = 0
+    flat, offsets, groups = array("i"), array("q", [0]), array("i")
+    written = 0
+    pending_docs: list[_Doc] = []
+    pending_pairs: list[dict[str, Any]] = []
+    pending_groups: list[list[int]] = []
+
+    docs_path, truth_path = out_dir / "docs.jsonl", out_dir / "truth.jsonl"
+    with open(docs_path, "w", encoding="utf-8") as docs_fh, \
+            open(truth_path, "w", encoding="utf-8") as truth_fh:
+
+        def flush() -> None:
+            nonlocal written, n_pairs, words_total
+            rng.shuffle(pending_docs)
+            ids: dict[int, str] = {}
+            for doc in pending_docs:
+                doc_id = f"d{written:07d}"
+                written += 1
+                ids[doc.key] = doc_id
+                docs_fh.write(_dump({"id": doc_id, "text": doc.text, "title": doc.title,
+                                     "date": doc.date, "source": doc.outlet}) + "\n")
+                documents.append((doc_id, doc.role, doc.topic))
+                roles[doc.role] = roles.get(doc.role, 0) + 1
+                words_total += len(doc.text.split())
+                flat.extend(doc.drawn)
+                offsets.append(len(flat))
+                groups.append(doc.group)
+            for pair in pending_pairs:
+                truth_fh.write(_dump({**pair, "a": ids[pair["a"]], "b": ids[pair["b"]]}) + "\n")
+                n_pairs += 1
+            for keys in pending_groups:
+                clusters.append(sorted(ids[k] for k in keys))
+            pending_docs.clear()
+            pending_pairs.clear()
+            pending_groups.clear()
+
+        made = 0
+        while made < config.docs:
+            remaining = config.docs - made
+            if remaining == 1 or rng.random() < p_unrelated:
+                pending_docs.append(gen.unrelated())
+                made += 1
+            else:
+                docs, pairs = gen.source_group(remaining)
+                pending_docs.extend(docs)
+                pending_pairs.extend(pairs)
+                members = [docs[0].key] + [
+                    p["b"] for p in pairs if p["kind"] != "same_topic"
+                ]
+                if len(members) > 1:
+                    pending_groups.append(members)
+                made += len(docs)
+            if len(pending_docs) >= config.chunk:
+                flush()
+        flush()
+
+    overlap = _overlap_stats(flat, offsets, groups, config.overlap_sample, config.seed)
+    summary = {
+        "docs": written,
+        "seed": config.seed,
+        "roles": {r: roles.get(r, 0) for r in ("unrelated", "source", *KINDS)},
+        "pairs": n_pairs,
+        "clusters": len(clusters),
+        "clustered_docs": sum(len(c) for c in clusters),
+        "mean_words": round(words_total / max(1, written), 1),
+        "reuters_sentences": len(material.sentences),
+        "topics": len(material.pools),
+        "accidental_overlap": overlap,
+        "config": {"unrelated_fraction": config.unrelated_fraction,
+                   "max_derivatives": config.max_derivatives, "mix": dict(config.mix),
+                   "min_words": config.min_words, "max_words": config.max_words},
+    }
+    # truth.json is streamed too: the pairs are copied line by line from truth.jsonl.
+    with open(out_dir / "truth.json", "w", encoding="utf-8") as fh:
+        fh.write('{"summary":' + _dump(summary) + ',\n"documents":[\n')
+        fh.write(",\n".join(_dump({"id": i, "role": r, "topic": t}) for i, r, t in documents))
+        fh.write('\n],\n"pairs":[\n')
+        with open(truth_path, encoding="utf-8") as pairs_fh:
+            for i, line in enumerate(pairs_fh):
+                fh.write((",\n" if i else "") + line.rstrip("\n"))
+        fh.write('\n],\n"clusters":[\n')
+        fh.write(",\n".join(
+            _dump({"id": f"c{i:06d}", "members": m}) for i, m in enumerate(clusters)
+        ))
+        fh.write("\n]}\n")
+    # Timings vary run to run, so they stay out of truth.json (which is a function of the seed).
+    return {**summary, "seconds": round(time.perf_counter() - started, 2),
+            "peak_rss_mb": round(_peak_rss_mb(), 1)}
+
+
+def iter_docs(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """Yield the records of a ``docs.jsonl`` file."""
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _parse_mix(text: str) -> tuple[tuple[str, float], ...]:
+    weights = dict.fromkeys(KINDS, 0.0)
+    for item in text.split(","):
+        kind, _, weight = item.partition("=")
+        if kind.strip() not in weights:
+            raise argparse.ArgumentTypeError(f"unknown kind {kind.strip()!r}; use {KINDS}")
+        weights[kind.strip()] = float(weight or 1)
+    return tuple(weights.items())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="example: python benchmarks/corpus.py --docs 20000 --out benchmarks/out/c20k",
+    )
+    parser.add_argument("--docs", type=int, required=True, help="number of documents")
+    parser.add_argument("--out", required=True, help="output folder")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--unrelated-fraction", type=float, default=0.6)
+    parser.add_argument("--max-derivatives", type=int, default=4)
+    parser.add_argument(
+        "--mix", type=_parse_mix, default=tuple((k, 1.0) for k in KINDS),
+        help="kind weights, e.g. reprint=2,trimmed=1,light_edit=1,heavy_rewrite=1,partial=1,"
+        "same_topic=1 (kinds left out get 0)",
+    )
+    parser.add_argument("--reuters-dir", default=DEFAULT_REUTERS_DIR)
+    parser.add_argument("--ag-news", default=DEFAULT_AG_NEWS)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        config = CorpusConfig(
+            docs=args.docs, seed=args.seed, unrelated_fraction=args.unrelated_fraction,
+            max_derivatives=args.max_derivatives, mix=args.mix,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    t0 = time.perf_counter()
+    material = load_material(args.reuters_dir, args.ag_news)
+    print(f"loaded {len(material.sentences)} Reuters sentences in {len(material.pools)} topics "
+          f"({time.perf_counter() - t0:.1f}s)", file=sys.stderr)
+    summary = generate(config, args.out, material)
+    print(json.dumps(summary, indent=2, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

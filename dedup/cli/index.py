@@ -1,0 +1,251 @@
+"""``dedup index``: a persistent syndication index on disk (or on Redis) from the terminal.
+
+Each command opens the index (:func:`dedup.store.open_index`), makes one library call and
+renders the result as a table or JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from tabulate import tabulate
+
+from dedup.cli.progress import ProgressBars
+from dedup.errors import DedupError
+from dedup.read import iter_documents
+from dedup.store import Verdict, open_index
+from dedup.types import Document, Skipped
+
+FORMATS = ("table", "json")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+class _IndexGroup(click.Group):
+    """Turns a DedupError into one line on stderr and exit code 2 (also when used on its own)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DedupError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in a duration such as ``30d``, ``12h``, ``90m``, ``45s``, ``2w`` or ``1d12h``.
+
+    >>> parse_duration("1d12h")
+    129600.0
+    """
+    cleaned = text.strip().lower()
+    if not cleaned or _DURATION.sub("", cleaned):
+        raise ValueError(f"duration must be numbers with units s, m, h, d or w (e.g. 30d, 12h, 90m), got {text!r}")
+    return float(sum(float(n) * _UNITS[unit] for n, unit in _DURATION.findall(cleaned)))
+
+
+class _Duration(click.ParamType):
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def _db_option(f: Any) -> Any:
+    return click.option("--db", "db", required=True, metavar="PATH|URL",
+                        help="The index: an SQLite file, or a redis:// URL.")(f)
+
+
+def _format_option(f: Any) -> Any:
+    return click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                        help="Output format: a readable table or one JSON object.")(f)
+
+
+def _files_argument(f: Any) -> Any:
+    return click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))(f)
+
+
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
+
+
+def _snip(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _split(files: tuple[Path, ...], skipped: list[Skipped]) -> Iterator[Document]:
+    for item in iter_documents([str(f) for f in files]):
+        if isinstance(item, Skipped):
+            skipped.append(item)
+        else:
+            yield item
+
+
+def _skipped_table(skipped: list[Skipped]) -> list[str]:
+    if not skipped:
+        return []
+    rows = [[s.path, s.reason] for s in skipped]
+    return ["", "Skipped", tabulate(rows, headers=["path", "reason"], tablefmt="simple")]
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group(name="index", cls=_IndexGroup)
+def index() -> None:
+    """Keep a persistent index of articles and ask whether a text was seen before.
+
+    The index remembers every article added (text, band keys, word frequencies) across runs,
+    so a crawler or a daily job can check new articles against everything seen so far. It is
+    an SQLite file (several processes may share it) or a redis:// URL (several hosts).
+
+    \b
+    Example:
+        dedup index add --db crawl.db fixtures/seeds
+    """
+
+
+@index.command()
+@_db_option
+@_files_argument
+@_format_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Documents per transaction.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, quiet: bool) -> None:
+    """Add the articles in FILES to the index (created if missing).
+
+    FILES are files or folders read as by "dedup scan". An article whose id is already in
+    the index replaces the stored one. Files that cannot be read are skipped and listed
+    with the reason.
+
+    \b
+    Example:
+        dedup index add --db crawl.db fixtures/seeds
+    """
+    skipped: list[Skipped] = []
+    with open_index(db) as idx, ProgressBars(enabled=not quiet and sys.stderr.isatty()) as bars:
+        added = idx.add_many(_split(files, skipped), batch_size=batch_size, progress=bars.update)
+        total = len(idx)
+    if fmt == "json":
+        _echo_json({"added": added, "documents": total, "skipped": [s.to_dict() for s in skipped]})
+        return
+    lines = [f"Added {added} document(s) to {db} ({total} in the index)"
+             + (f", {len(skipped)} skipped" if skipped else "")]
+    click.echo("\n".join(lines + _skipped_table(skipped)))
+
+
+@index.command()
+@_db_option
+@_files_argument
+@_format_option
+@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Matches reported per article.")
+@click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON).")
+def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, align: bool) -> None:
+    """Find the stored articles that each article in FILES copies, syndicates or rewrites.
+
+    Nothing is added. Each article gets a status: new (no match), or the strongest relation
+    found (duplicate, syndicated, rewrite, partial). An article already in the index
+    matches itself.
+
+    \b
+    Example:
+        dedup index query --db crawl.db new-articles/ --format json
+    """
+    skipped: list[Skipped] = []
+    results: list[tuple[Document, Verdict]] = []
+    with open_index(db, create=False) as idx:
+        for doc in _split(files, skipped):
+            results.append((doc, Verdict.from_matches(idx.query(doc.text, limit=limit, align=align))))
+    if fmt == "json":
+        _echo_json({
+            "results": [{"id": d.id, "path": d.path, **v.to_dict()} for d, v in results],
+            "skipped": [s.to_dict() for s in skipped],
+        })
+        return
+    rows = []
+    for doc, verdict in results:
+        if not verdict.matches:
+            rows.append([doc.id, "new", "-", "-", "-", ""])
+        for m in verdict.matches:
+            cover = max(m.scores.get("coverage_a", 0.0), m.scores.get("coverage_b", 0.0))
+            rows.append([doc.id, verdict.status, m.id, m.relation, f"{cover:.2f}", _snip(m.reason)])
+    seen = sum(1 for _, v in results if v.matches)
+    out = [f"{len(results)} article(s) queried, {seen} with a match in {db}"
+           + (f", {len(skipped)} skipped" if skipped else "")]
+    if rows:
+        out += ["", tabulate(rows, headers=["article", "status", "match", "relation", "coverage", "why"],
+                             tablefmt="simple")]
+    click.echo("\n".join(out + _skipped_table(skipped)))
+
+
+@index.command()
+@_db_option
+@_format_option
+def stats(db: str, fmt: str) -> None:
+    """Show what the index holds: documents, keys, languages, dates, size and configuration.
+
+    \b
+    Example:
+        dedup index stats --db crawl.db
+    """
+    with open_index(db, create=False) as idx:
+        data = idx.stats()
+    if fmt == "json":
+        _echo_json(data)
+        return
+    size = data.get("size_bytes", data.get("memory_bytes", 0))
+    rows = [
+        ["documents", data["documents"]],
+        ["whole-text keys", data["doc_keys"]],
+        ["passage keys", data["passage_keys"]],
+        ["content words", data["words"]],
+        ["languages", ", ".join(f"{k} {v}" for k, v in data["languages"].items()) or "-"],
+        ["oldest", _when(data["oldest"])],
+        ["newest", _when(data["newest"])],
+        ["size on disk" if "size_bytes" in data else "server memory", f"{size / 1e6:.1f} MB"],
+        ["format", data["format"]],
+    ]
+    config = [[k, "-" if v is None else v] for k, v in data["config"].items()]
+    click.echo("\n".join([tabulate(rows, tablefmt="plain"), "", "Configuration",
+                          tabulate(config, tablefmt="plain")]))
+
+
+@index.command()
+@_db_option
+@click.option("--older-than", "older_than", type=_Duration(), required=True,
+              help="Remove articles added longer ago than this: 30d, 12h, 90m, 45s, 2w.")
+@_format_option
+def evict(db: str, older_than: float, fmt: str) -> None:
+    """Remove the articles added to the index longer ago than --older-than.
+
+    Copies of a news story arrive within days, so a crawler keeps a window of weeks.
+
+    \b
+    Example:
+        dedup index evict --db crawl.db --older-than 30d
+    """
+    with open_index(db, create=False) as idx:
+        now = datetime.now(tz=UTC).timestamp()
+        removed = idx.evict(older_than, now=now)
+        left = len(idx)
+    before = now - older_than
+    if fmt == "json":
+        _echo_json({"evicted": removed, "documents": left, "before": before})
+        return
+    click.echo(f"Evicted {removed} document(s) added before {_when(before)} from {db} ({left} left)")

@@ -1,0 +1,399 @@
+"""The syndication index on a Redis server: one index shared by crawlers on several hosts.
+
+Same API as :class:`dedup.store.SyndicationIndex` (``pip install 'dedup[redis]'``)::
+
+    from dedup.redis_store import RedisSyndicationIndex
+
+    with RedisSyndicationIndex("redis://cache:6379/0", namespace="news") as index:
+        verdict = index.check(Document(url, text, url=url))
+
+Layout under the namespace ``ns`` (plain strings, no pickle; keys are signed 64-bit integers
+in decimal):
+
+- ``ns:meta`` (hash): ``format``, ``config`` (ScanConfig as JSON), ``created``, ``dedup_version``;
+  an index written under another format or configuration is refused;
+- ``ns:doc:<id>`` (hash): ``text``, ``sentences`` (JSON, see :func:`dedup.store.encode_sentences`),
+  ``language``, ``added``, optional ``url``/``title``/``date``/``source``/``path``, and the
+  document's own ``dkeys``/``pkeys`` (its band keys) and ``words`` (content words), so a
+  removal can undo its add;
+- ``ns:dk:<key>`` and ``ns:pk:<key>`` (sets of ids): one per whole-text and passage band key;
+- ``ns:added`` (sorted set id -> unix seconds): length and eviction;
+- ``ns:df:<language>`` (hash word -> documents), ``ns:langs`` (hash language -> documents),
+  ``ns:counts`` (hash: stored key entries).
+
+Adding and removing a document are Lua scripts, so each is atomic on the server; a batch of
+``add_many`` is one ``MULTI``/``EXEC`` transaction, so other clients see all of it or none.
+:meth:`RedisSyndicationIndex.check` is optimistic: it ``WATCH``-es the band-key sets of the
+document, queries, then adds in ``MULTI``/``EXEC``; when another client changed one of those
+sets in between (a related document arrived), it starts again. The scripts name keys they
+compute, so the index runs on a single Redis server (or a primary with replicas), not on
+Redis Cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from dedup import __version__
+from dedup.config import ScanConfig
+from dedup.errors import StoreError
+from dedup.store import (
+    FORMAT_VERSION,
+    BaseSyndicationIndex,
+    Entry,
+    Match,
+    Progress,
+    Stored,
+    Verdict,
+    batches,
+    check_format,
+    decode_prepared,
+    encode_sentences,
+    eviction_cutoff,
+    resolve_config,
+    unique_by_id,
+)
+from dedup.types import Document
+
+__all__ = ["RedisSyndicationIndex"]
+
+log = logging.getLogger(__name__)
+
+_CHECK_ATTEMPTS = 50
+_EVICT_CHUNK = 500
+_DOC_FIELDS = ("url", "title", "date", "source", "path")
+
+_REMOVE_FUNCTION = r"""
+local function remove_doc(ns, id)
+  local dockey = ns .. ':doc:' .. id
+  local old = redis.call('HMGET', dockey, 'dkeys', 'pkeys', 'words', 'language')
+  if not old[1] then return 0 end
+  local n = 0
+  for k in string.gmatch(old[1], '%S+') do redis.call('SREM', ns .. ':dk:' .. k, id); n = n + 1 end
+  redis.call('HINCRBY', ns .. ':counts', 'doc_keys', -n)
+  n = 0
+  for k in string.gmatch(old[2], '%S+') do redis.call('SREM', ns .. ':pk:' .. k, id); n = n + 1 end
+  redis.call('HINCRBY', ns .. ':counts', 'passage_keys', -n)
+  local df = ns .. ':df:' .. old[4]
+  for w in string.gmatch(old[3], '[^\n]+') do
+    if redis.call('HINCRBY', df, w, -1) <= 0 then redis.call('HDEL', df, w) end
+  end
+  if redis.call('HINCRBY', ns .. ':langs', old[4], -1) <= 0 then redis.call('HDEL', ns .. ':langs', old[4]) end
+  redis.call('ZREM', ns .. ':added', id)
+  redis.call('DEL', dockey)
+  return 1
+end
+"""
+
+# ARGV: ns, id, added, language, dkeys, pkeys, words, then field, value, ... of the document
+_ADD_SCRIPT = _REMOVE_FUNCTION + r"""
+local ns, id, added, lang = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local replaced = remove_doc(ns, id)
+local dockey = ns .. ':doc:' .. id
+redis.call('HSET', dockey, 'added', added, 'language', lang, 'dkeys', ARGV[5], 'pkeys', ARGV[6],
+           'words', ARGV[7])
+for i = 8, #ARGV, 2 do redis.call('HSET', dockey, ARGV[i], ARGV[i + 1]) end
+local n = 0
+for k in string.gmatch(ARGV[5], '%S+') do redis.call('SADD', ns .. ':dk:' .. k, id); n = n + 1 end
+redis.call('HINCRBY', ns .. ':counts', 'doc_keys', n)
+n = 0
+for k in string.gmatch(ARGV[6], '%S+') do redis.call('SADD', ns .. ':pk:' .. k, id); n = n + 1 end
+redis.call('HINCRBY', ns .. ':counts', 'passage_keys', n)
+local df = ns .. ':df:' .. lang
+for w in string.gmatch(ARGV[7], '[^\n]+') do redis.call('HINCRBY', df, w, 1) end
+redis.call('HINCRBY', ns .. ':langs', lang, 1)
+redis.call('ZADD', ns .. ':added', added, id)
+return replaced
+"""
+
+_REMOVE_SCRIPT = _REMOVE_FUNCTION + "return remove_doc(ARGV[1], ARGV[2])\n"
+
+# KEYS[1]: the meta hash; ARGV: field, value, ... written only if the index does not exist yet
+_INIT_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
+return redis.call('HGETALL', KEYS[1])
+"""
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password (for messages and stats)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit((parts.scheme, user + netloc, parts.path, parts.query, parts.fragment))
+
+
+class RedisSyndicationIndex(BaseSyndicationIndex):
+    """A syndication index under ``namespace`` on the Redis server at ``url``.
+
+    ``config=None`` uses the stored configuration (or the default for a new index); any other
+    configuration must agree with the stored one (see :func:`dedup.store.resolve_config`).
+    ``create=False`` refuses a namespace that holds no index yet.
+    """
+
+    def __init__(self, url: str, config: ScanConfig | None = None, *, namespace: str = "dedup",
+                 create: bool = True) -> None:
+        try:
+            import redis
+        except ImportError as exc:
+            raise StoreError("the Redis backend needs the redis package: pip install 'dedup[redis]'") from exc
+        if not namespace or any(c.isspace() for c in namespace):
+            raise StoreError(f"namespace must be a non-empty string without spaces, got {namespace!r}")
+        self.url = _redacted(url)
+        self.namespace = namespace
+        self._errors = redis.exceptions
+        where = f"Redis index {namespace!r} at {self.url}"
+        try:
+            self._redis = redis.Redis.from_url(url, decode_responses=True)
+            self._redis.ping()
+        except (redis.exceptions.RedisError, ValueError) as exc:
+            raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from exc
+        self._add_script = self._redis.register_script(_ADD_SCRIPT)
+        self._remove_script = self._redis.register_script(_REMOVE_SCRIPT)
+        meta_key = self._key("meta")
+        try:
+            if not create and not self._redis.exists(meta_key):
+                raise StoreError(f"no index {namespace!r} at {self.url}")
+            values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
+                      "created": repr(time.time()), "dedup_version": __version__}
+            flat = [x for kv in values.items() for x in kv]
+            reply = self._redis.register_script(_INIT_SCRIPT)(keys=[meta_key], args=flat)
+        except redis.exceptions.RedisError as exc:
+            raise StoreError(f"{where}: {exc}") from exc
+        meta = dict(zip(reply[::2], reply[1::2], strict=True))
+        check_format(meta.get("format"), where)
+        try:
+            stored = json.loads(meta["config"])
+        except (KeyError, ValueError) as exc:
+            raise StoreError(f"{where}: stored configuration is missing or unreadable") from exc
+        self._init_core(resolve_config(stored, config, where))
+
+    def _key(self, *parts: object) -> str:
+        return ":".join((self.namespace, *map(str, parts)))
+
+    def _add_args(self, entry: Entry) -> list[str]:
+        d = entry.doc
+        args = [self.namespace, d.id, repr(entry.added), entry.language or "",
+                " ".join(map(str, entry.doc_keys.tolist())), " ".join(map(str, entry.passage_keys.tolist())),
+                "\n".join(entry.words), "text", d.text, "sentences", encode_sentences(entry.prepared)]
+        for name in _DOC_FIELDS:
+            value = getattr(d, name)
+            if value:
+                args += [name, value]
+        return args
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
+                 progress: Progress | None = None) -> int:
+        """Add documents in batches, each one ``MULTI``/``EXEC`` transaction; ids replace."""
+        count = 0
+        for batch in batches(documents, batch_size):
+            entries = unique_by_id(self._entries(batch, added))
+            try:
+                with self._redis.pipeline(transaction=True) as pipe:
+                    for e in entries:
+                        self._add_script(args=self._add_args(e), client=pipe)
+                    pipe.execute()
+            except self._errors.RedisError as exc:
+                raise StoreError(f"Redis index {self.namespace!r}: {exc}") from exc
+            count += len(batch)
+            if progress is not None:
+                progress("add", count, 0)
+        return count
+
+    def check(self, document: Document, *, limit: int = 10, align: bool = False,
+              added: float | None = None) -> Verdict:
+        """Query, then add ``document``; retried when a related document arrives in between."""
+        entry = self._entries([document], added)[0]
+        watched = [self._key("doc", document.id)]
+        watched += [self._key("dk", k) for k in entry.doc_keys.tolist()]
+        watched += [self._key("pk", k) for k in entry.passage_keys.tolist()]
+        try:
+            for attempt in range(_CHECK_ATTEMPTS):
+                with self._redis.pipeline(transaction=True) as pipe:
+                    try:
+                        pipe.watch(*watched)
+                        # reads go through other connections; the WATCH on this one still sees
+                        # every write made to the watched keys by anyone
+                        matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=document.id)
+                        pipe.multi()
+                        self._add_script(args=self._add_args(entry), client=pipe)
+                        pipe.execute()
+                        return Verdict.from_matches(matches)
+                    except self._errors.WatchError:
+                        log.debug("check of %s raced another writer (attempt %d), again", document.id, attempt + 1)
+        except self._errors.RedisError as exc:
+            raise StoreError(f"Redis index {self.namespace!r}: {exc}") from exc
+        raise StoreError(f"check of {document.id!r} kept racing other writers ({_CHECK_ATTEMPTS} attempts)")
+
+    def remove(self, doc_id: str) -> bool:
+        return bool(self._call(lambda: self._remove_script(args=[self.namespace, doc_id])))
+
+    def evict(self, older_than_seconds: float | None = None, *, before: float | None = None,
+              now: float | None = None) -> int:
+        """Remove the documents added before ``before``, or more than ``older_than_seconds`` ago."""
+        cutoff = eviction_cutoff(older_than_seconds, before, now)
+        removed = 0
+        while True:
+            ids = self._call(lambda: self._redis.zrangebyscore(self._key("added"), "-inf", f"({cutoff!r}",
+                                                               start=0, num=_EVICT_CHUNK))
+            if not ids:
+                break
+
+            def run(ids: list[str] = ids) -> list[Any]:
+                with self._redis.pipeline(transaction=True) as pipe:
+                    for doc_id in ids:
+                        self._remove_script(args=[self.namespace, doc_id], client=pipe)
+                    return pipe.execute()
+
+            removed += sum(int(x) for x in self._call(run))
+        log.info("evicted %d document(s) added before %s from Redis index %r", removed, cutoff, self.namespace)
+        return removed
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
+        hits: dict[Any, list[int]] = {}
+        pipe = reader.pipeline(transaction=False)
+        doc_keys = entry.doc_keys.tolist()
+        passage_keys = entry.passage_keys.tolist()
+        for k in doc_keys:
+            pipe.smembers(self._key("dk", k))
+        for k in passage_keys:
+            pipe.scard(self._key("pk", k))
+        replies = pipe.execute()
+        for members in replies[:len(doc_keys)]:
+            for doc_id in members:
+                hits.setdefault(doc_id, [0, 0])[0] += 1
+        usable = [k for k, n in zip(passage_keys, replies[len(doc_keys):], strict=True)
+                  if 0 < n < self.config.max_bucket]
+        for k in usable:
+            pipe.smembers(self._key("pk", k))
+        for members in pipe.execute():
+            for doc_id in members:
+                hits.setdefault(doc_id, [0, 0])[1] += 1
+        return hits
+
+    def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
+        pipe = reader.pipeline(transaction=False)
+        for doc_id in handles:
+            pipe.hgetall(self._key("doc", doc_id))
+        out = []
+        for doc_id, fields in zip(handles, pipe.execute(), strict=True):
+            if fields:
+                out.append(_stored(str(doc_id), fields))
+        return out
+
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
+                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
+        pipe = reader.pipeline(transaction=False)
+        order = [(lang, sorted(words)) for lang, words in needed.items() if words]
+        for lang, words in order:
+            pipe.hmget(self._key("df", lang or ""), words)
+        pipe.hgetall(self._key("langs"))
+        replies = pipe.execute()
+        df = {lang: {w: int(n) for w, n in zip(words, counts, strict=True) if n is not None}
+              for (lang, words), counts in zip(order, replies, strict=False)}
+        totals = {(lang or None): int(n) for lang, n in replies[-1].items()}
+        return df, totals
+
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
+        """Stored documents related to a text or document, strongest first (nothing is added)."""
+        document, own_id = self._as_document(text_or_document)
+        entry = self._entries([document])[0]
+        return self._call(lambda: self._matches(self._redis, entry, limit=limit, align=align, exclude=own_id))
+
+    def get(self, doc_id: str) -> Document | None:
+        fields = self._call(lambda: self._redis.hgetall(self._key("doc", doc_id)))
+        return _stored(doc_id, fields).doc if fields else None
+
+    def ids(self) -> list[str]:
+        """Stored ids, oldest first."""
+        return list(self._call(lambda: self._redis.zrange(self._key("added"), 0, -1)))
+
+    def __len__(self) -> int:
+        return int(self._call(lambda: self._redis.zcard(self._key("added"))))
+
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, str):
+            return False
+        return bool(self._call(lambda: self._redis.exists(self._key("doc", doc_id))))
+
+    def stats(self) -> dict[str, Any]:
+        """Documents, stored band keys, languages, time range, server memory and configuration.
+
+        ``memory_bytes`` is the whole Redis server's ``used_memory`` (a namespace has no size).
+        """
+        def run() -> dict[str, Any]:
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.zcard(self._key("added"))
+            pipe.hgetall(self._key("counts"))
+            pipe.hgetall(self._key("langs"))
+            pipe.zrange(self._key("added"), 0, 0, withscores=True)
+            pipe.zrange(self._key("added"), -1, -1, withscores=True)
+            documents, counts, langs, first, last = pipe.execute()
+            words = 0
+            for lang in langs:
+                words += int(self._redis.hlen(self._key("df", lang)))
+            return {
+                "backend": "redis",
+                "url": self.url,
+                "namespace": self.namespace,
+                "format": FORMAT_VERSION,
+                "documents": int(documents),
+                "doc_keys": int(counts.get("doc_keys", 0)),
+                "passage_keys": int(counts.get("passage_keys", 0)),
+                "words": words,
+                "languages": {(lang or "unknown"): int(n) for lang, n in sorted(langs.items())},
+                "oldest": first[0][1] if first else None,
+                "newest": last[0][1] if last else None,
+                "memory_bytes": int(self._redis.info("memory").get("used_memory", 0)),
+            }
+
+        out = self._call(run)
+        out["config"] = self.config.to_dict()
+        return out
+
+    def clear(self) -> int:
+        """Delete every key of this namespace, configuration included; returns how many."""
+        def run() -> int:
+            deleted = 0
+            batch: list[str] = []
+            for key in self._redis.scan_iter(match=self.namespace + ":*", count=1000):
+                batch.append(key)
+                if len(batch) >= 1000:
+                    deleted += int(self._redis.delete(*batch))
+                    batch = []
+            if batch:
+                deleted += int(self._redis.delete(*batch))
+            return deleted
+
+        return self._call(run)
+
+    def close(self) -> None:
+        self._redis.close()
+
+    def _call(self, step: Any) -> Any:
+        try:
+            return step()
+        except self._errors.RedisError as exc:
+            raise StoreError(f"Redis index {self.namespace!r} at {self.url}: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"RedisSyndicationIndex({self.url!r}, namespace={self.namespace!r})"
+
+
+def _stored(doc_id: str, fields: Mapping[str, str]) -> Stored:
+    doc = Document(doc_id, fields.get("text", ""), path=fields.get("path", ""), title=fields.get("title") or None,
+                   url=fields.get("url") or None, date=fields.get("date") or None,
+                   source=fields.get("source") or None)
+    return Stored(decode_prepared(doc, fields.get("language") or None, fields.get("sentences", "[]")),
+                  float(fields.get("added", 0.0)))

@@ -1,0 +1,931 @@
+"""A persistent, incremental syndication index for crawlers, kept in one SQLite file.
+
+A crawler sees articles one at a time, for months, in several processes, and restarts often.
+:class:`SyndicationIndex` answers "have I seen this text, or a rewrite of it, and where?" at
+crawl speed and keeps the answer across restarts::
+
+    from dedup.store import open_index
+
+    with open_index("crawl/index.db") as index:      # created on first use
+        verdict = index.check(Document(url, text, url=url, title=title))
+        if verdict.status in ("duplicate", "syndicated"):
+            ...                                      # verdict.matches[0].id is the earlier copy
+
+How it works: documents are prepared and fingerprinted exactly as ``dedup scan`` does
+(:class:`~dedup.scan.Fingerprinter`); their LSH band keys are stored, so a query looks up
+the documents sharing a band key with it (whole-text keys: any shared key; passage keys: at
+least ``config.passage_min_hits`` distinct shared keys, keys held by ``config.max_bucket``
+documents or more ignored, as in a scan) and verifies each candidate with
+:func:`dedup.verify.verify` against the stored document. IDF weights come from document
+frequencies kept in the index (per language), counted as if the queried document were part
+of the indexed corpus: the same weights a scan of the index plus the query would use. What
+a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
+many pages) are not learnt; each page's own chrome is still removed.
+
+Guarantees of the SQLite backend:
+
+- **configuration**: the :class:`~dedup.config.ScanConfig` and a format version are stored in
+  the file. Reopening under a configuration that changes fingerprints or verification raises
+  :class:`~dedup.errors.IncompatibleIndexError` naming the fields; ``config=None`` uses the
+  stored one. ``max_bucket``, ``passage_min_hits`` and ``boilerplate_min_docs`` only steer
+  lookups and may differ per handle.
+- **several processes, one host**: WAL mode, every write in ``BEGIN IMMEDIATE``, a busy
+  timeout and a retry with backoff on ``SQLITE_BUSY``; readers see whole batches only.
+- **crash safety**: a batch is one transaction; a process killed mid-batch leaves the index
+  with every committed batch and nothing of the interrupted one. ``synchronous=NORMAL``:
+  durable against a killed process, while a power cut may lose the last commits (never
+  corrupt the file).
+- **unique ids**: adding a document whose id is already stored *replaces* it (a crawler that
+  re-fetches an updated page keeps the newest version), key lookups and frequencies
+  included.
+
+The Redis backend (:mod:`dedup.redis_store`) has the same API for a fleet of crawlers on
+several hosts; :func:`open_index` picks the backend from the path or URL.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import random
+import sqlite3
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
+from functools import partial
+from types import MappingProxyType, TracebackType
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+import numpy as np
+
+from dedup import __version__
+from dedup.config import ScanConfig
+from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
+from dedup.index import band_keys
+from dedup.prepare import Prepared, Sentence
+from dedup.scan import Fingerprinter
+from dedup.types import Document, Span
+from dedup.verify import RELATIONS, IdfTable, Relation, verify
+
+if TYPE_CHECKING:
+    from dedup.redis_store import RedisSyndicationIndex
+
+__all__ = [
+    "FORMAT_VERSION",
+    "BaseSyndicationIndex",
+    "Match",
+    "Status",
+    "SyndicationIndex",
+    "Verdict",
+    "open_index",
+]
+
+log = logging.getLogger(__name__)
+
+#: Version of the stored layout; an index written under another version is refused.
+FORMAT_VERSION = 1
+#: ``PRAGMA application_id`` of a dedup index file ("ddup").
+APPLICATION_ID = 0x64647570
+#: Config fields that only steer candidate lookup at query time (nothing stored depends on them).
+QUERY_TIME_FIELDS = frozenset({"max_bucket", "passage_min_hits", "boilerplate_min_docs"})
+
+Status = Literal["new", "duplicate", "syndicated", "rewrite", "partial"]
+#: ``progress(stage, done, total)``, as in :mod:`dedup.scan`.
+Progress = Callable[[str, int, int], None]
+T = TypeVar("T")
+
+_RELATION_RANK = {r: i for i, r in enumerate(RELATIONS)}
+_SQL_CHUNK = 500  # bound parameters per IN (...) list
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+
+
+# ---------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A stored document related to the queried one: how, the scores and why.
+
+    ``evidence`` spans: ``a`` indexes the queried text, ``b`` the stored text.
+    ``alignment`` is :func:`dedup.align.alignment_summary` of the queried text against the
+    stored one (verdict, reason, coverage, counts) when asked for and :mod:`dedup.align` is
+    installed.
+    """
+
+    id: str
+    relation: Relation
+    scores: Mapping[str, float]
+    reason: str
+    added: float
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None
+    source: str | None = None
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    alignment: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": self.id, "relation": self.relation, "scores": dict(self.scores),
+                               "reason": self.reason, "added": self.added}
+        for key in ("url", "title", "date", "source"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        out["evidence"] = [dict(e) for e in self.evidence]
+        if self.alignment is not None:
+            out["alignment"] = self.alignment
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What :meth:`BaseSyndicationIndex.check` found before adding a document.
+
+    ``status`` is ``"new"`` without a match, else the strongest relation found
+    (duplicate > syndicated > rewrite > partial); ``matches`` are strongest first.
+    """
+
+    status: Status
+    matches: tuple[Match, ...] = ()
+
+    @classmethod
+    def from_matches(cls, matches: Sequence[Match]) -> Verdict:
+        if not matches:
+            return cls("new", ())
+        return cls(matches[0].relation, tuple(matches))
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "matches": [m.to_dict() for m in self.matches]}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A document made ready to store or query: prepared text, band keys, content words.
+
+    Keys are the uint64 LSH band keys viewed as int64 (SQLite integers are signed), distinct.
+    """
+
+    doc: Document
+    prepared: Prepared
+    doc_keys: np.ndarray
+    passage_keys: np.ndarray
+    words: tuple[str, ...]
+    added: float
+
+    @property
+    def language(self) -> str | None:
+        return self.prepared.language
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A document loaded back from an index."""
+
+    prepared: Prepared
+    added: float
+
+    @property
+    def doc(self) -> Document:
+        return self.prepared.doc
+
+
+# ---------------------------------------------------------------------------------------
+# Encoding shared by the backends (JSON and plain strings: no pickle in files users keep)
+
+
+def encode_sentences(prepared: Prepared) -> str:
+    """The prepared sentences as compact JSON: ``[[start, end, paragraph, surfaces, content], ...]``.
+
+    Stored rather than re-derived from the text at query time: preparing an article (clean,
+    segment, stem) costs milliseconds, several times the cost of verifying it, and a query
+    verifies up to dozens of stored documents; decoding this JSON costs microseconds. The text
+    is stored too, because evidence spans index it.
+    """
+    rows = [[s.span.start, s.span.end, s.paragraph, list(s.surfaces), list(s.content)]
+            for s in prepared.sentences]
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+
+
+def decode_prepared(doc: Document, language: str | None, sentences: str) -> Prepared:
+    rows = json.loads(sentences)
+    return Prepared(doc, language, tuple(
+        Sentence(Span(start, end), paragraph, tuple(surfaces), tuple(content))
+        for start, end, paragraph, surfaces, content in rows
+    ), ())
+
+
+def content_words(prepared: Prepared) -> tuple[str, ...]:
+    """Distinct content words of a prepared document, sorted (what document frequency counts)."""
+    return tuple(sorted({w for s in prepared.sentences for w in s.content}))
+
+
+def keys_to_bytes(keys: np.ndarray) -> bytes:
+    return np.asarray(keys, dtype="<i8").tobytes()
+
+
+def keys_from_bytes(blob: bytes | None) -> np.ndarray:
+    return np.frombuffer(blob or b"", dtype="<i8").astype(np.int64)
+
+
+def resolve_config(stored: Mapping[str, Any], given: ScanConfig | None, where: str) -> ScanConfig:
+    """The configuration to use with an index that stores ``stored``.
+
+    ``given=None`` means the stored one. Otherwise every field that changes fingerprints or
+    verification must agree; fields in :data:`QUERY_TIME_FIELDS` are taken from ``given``.
+    """
+    try:
+        kept = ScanConfig.from_dict(dict(stored))
+    except (ConfigError, TypeError) as exc:
+        raise IncompatibleIndexError(f"{where}: stored configuration is not valid here: {exc}") from exc
+    if given is None:
+        return kept
+    diffs = [
+        f"{f.name} (index {getattr(kept, f.name)!r}, given {getattr(given, f.name)!r})"
+        for f in fields(ScanConfig)
+        if f.name not in QUERY_TIME_FIELDS and getattr(kept, f.name) != getattr(given, f.name)
+    ]
+    if diffs:
+        raise IncompatibleIndexError(
+            f"{where} was built with another configuration: {', '.join(diffs)}; open it with "
+            f"config=None to use the stored configuration, or build a new index"
+        )
+    return given
+
+
+def check_format(value: Any, where: str) -> None:
+    if str(value) != str(FORMAT_VERSION):
+        raise IncompatibleIndexError(
+            f"{where} has index format version {value!r}; this dedup {__version__} reads version "
+            f"{FORMAT_VERSION} only"
+        )
+
+
+def _alignment_summary(source: Prepared, derived: Prepared, config: ScanConfig, idf: IdfTable) -> Any:
+    """:func:`dedup.align.alignment_summary` of ``derived`` (the queried text) against ``source``
+    (the stored, earlier one), or None when :mod:`dedup.align` is not installed.
+
+    Imported lazily: alignment is optional for the index.
+    """
+    try:
+        module = importlib.import_module("dedup.align")
+    except ImportError as exc:
+        if exc.name not in ("dedup.align", "dedup"):
+            raise
+        log.debug("dedup.align is not available: alignment skipped")
+        return None
+    align_prepared = getattr(module, "align_prepared", None)
+    summary = getattr(module, "alignment_summary", None)
+    if align_prepared is None or summary is None:
+        log.debug("dedup.align has no align_prepared()/alignment_summary(): alignment skipped")
+        return None
+    return summary(align_prepared(source, derived, config=config, idf=idf))
+
+
+# ---------------------------------------------------------------------------------------
+# The shared core
+
+
+class BaseSyndicationIndex(ABC):
+    """The API both backends share; the SQLite one is :class:`SyndicationIndex`.
+
+    A subclass stores entries and answers three questions for :meth:`query`: which stored
+    documents share band keys with an entry (:meth:`_lookup`), what they are (:meth:`_load`)
+    and how many documents contain some words (:meth:`_frequencies`). Everything else
+    (preparation, keys, verification, ranking) happens here, once.
+    """
+
+    config: ScanConfig
+
+    def _init_core(self, config: ScanConfig) -> None:
+        self.config = config
+        self._fingerprinter = Fingerprinter(config)
+
+    # -- what a backend provides ------------------------------------------------------
+
+    @abstractmethod
+    def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
+        """``{handle: [doc-key hits, passage-key hits]}`` of stored documents sharing keys.
+
+        Passage keys held by ``config.max_bucket`` or more stored documents are left out.
+        A handle is whatever :meth:`_load` takes; larger handles are preferred on ties.
+        """
+
+    @abstractmethod
+    def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
+        """The stored documents of ``handles`` (missing ones left out)."""
+
+    @abstractmethod
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
+                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
+        """``(df, totals)``: documents containing each needed word, and documents, per language."""
+
+    @abstractmethod
+    def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
+                 progress: Progress | None = None) -> int:
+        """Add documents, one transaction per batch; return how many were added."""
+
+    @abstractmethod
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
+        """Stored documents related to a text, strongest first (nothing is added)."""
+
+    @abstractmethod
+    def check(self, document: Document, *, limit: int = 10, align: bool = False,
+              added: float | None = None) -> Verdict:
+        """Query, then add ``document``, as one atomic step against other writers."""
+
+    @abstractmethod
+    def remove(self, doc_id: str) -> bool:
+        """Remove a document; False if it was not there."""
+
+    @abstractmethod
+    def evict(self, older_than_seconds: float | None = None, *, before: float | None = None,
+              now: float | None = None) -> int:
+        """Remove documents added before a time; return how many."""
+
+    @abstractmethod
+    def get(self, doc_id: str) -> Document | None:
+        """The stored document of an id, or None."""
+
+    @abstractmethod
+    def stats(self) -> dict[str, Any]:
+        """Counts, size and configuration of the index."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the storage; the object is unusable afterwards."""
+
+    @abstractmethod
+    def __len__(self) -> int: ...
+
+    @abstractmethod
+    def __contains__(self, doc_id: object) -> bool: ...
+
+    # -- shared behaviour -------------------------------------------------------------
+
+    def add(self, document: Document, *, added: float | None = None) -> None:
+        """Add one document (replacing a stored document with the same id)."""
+        self.add_many([document], added=added)
+
+    def __enter__(self) -> BaseSyndicationIndex:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def _entries(self, documents: Sequence[Document], added: float | None = None) -> list[Entry]:
+        """Prepare and fingerprint a batch (signatures computed in bulk)."""
+        for d in documents:
+            if not isinstance(d, Document):
+                raise TypeError(f"expected dedup.Document, got {type(d).__name__}")
+        when = time.time() if added is None else float(added)
+        fp = self._fingerprinter
+        prepared = [fp.prepare(d) for d in documents]
+        prints = fp.fingerprints(prepared)
+        doc_keys = band_keys(prints.doc, *fp.doc_bands).view(np.int64)
+        passage_keys = band_keys(prints.passages, *fp.passage_bands).view(np.int64)
+        bounds = np.searchsorted(prints.passage_owner, np.arange(len(documents) + 1))
+        out = []
+        for i, (d, p) in enumerate(zip(documents, prepared, strict=True)):
+            # a text without sentences has no whole-text signature worth a bucket
+            dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
+            pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
+            out.append(Entry(d, p, dk, pk, content_words(p), when))
+        return out
+
+    def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
+                 exclude: str | None) -> list[Match]:
+        """Candidates by band keys, verified against the stored documents, strongest first."""
+        if limit < 1:
+            raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
+        hits = self._lookup(reader, entry)
+        min_hits = self.config.passage_min_hits
+        # most shared keys first, larger (newer) handles first on ties; verifying is the costly
+        # part, so it is capped
+        keep = sorted((h for h, (d, p) in hits.items() if d > 0 or p >= min_hits), reverse=True)
+        keep.sort(key=lambda h: (-hits[h][0], -hits[h][1]))
+        cap = max(4 * limit, self.config.max_bucket)
+        stored = [s for s in self._load(reader, keep[:cap]) if s.doc.id != exclude]
+        if not stored:
+            return []
+        idf = self._idf(reader, entry, stored)
+        found: list[tuple[Match, Stored]] = []
+        for s in stored:
+            result = verify(entry.prepared, s.prepared, idf, self.config)
+            if not (result.related and result.relation is not None):
+                continue
+            d = s.doc
+            found.append((Match(d.id, result.relation, result.scores, result.reason, s.added, d.url, d.title,
+                                d.date, d.source, tuple(result.evidence(entry.prepared, s.prepared))), s))
+        found.sort(key=lambda ms: (_RELATION_RANK[ms[0].relation],
+                                   -max(ms[0].scores.get("coverage_a", 0.0), ms[0].scores.get("coverage_b", 0.0)),
+                                   -ms[0].added, ms[0].id))
+        found = found[:limit]
+        if align:
+            found = [(_with_alignment(m, s.prepared, entry.prepared, self.config, idf), s) for m, s in found]
+        return [m for m, _ in found]
+
+    def _idf(self, reader: Any, entry: Entry, stored: Sequence[Stored]) -> IdfTable:
+        """IDF over the stored corpus plus the queried document, for the words verification needs."""
+        needed: dict[str | None, set[str]] = {entry.language: set(entry.words)}
+        for s in stored:
+            needed.setdefault(s.prepared.language, set()).update(content_words(s.prepared))
+        df, totals = self._frequencies(reader, needed)
+        own = df.setdefault(entry.language, {})
+        for w in entry.words:
+            own[w] = own.get(w, 0) + 1
+        totals[entry.language] = totals.get(entry.language, 0) + 1
+        return _MemoIdf.from_counts(df, totals)
+
+    def _as_document(self, text_or_document: str | Document) -> tuple[Document, str | None]:
+        if isinstance(text_or_document, Document):
+            return text_or_document, text_or_document.id
+        if isinstance(text_or_document, str):
+            return Document("<query>", text_or_document), None
+        raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
+
+
+class _MemoIdf(IdfTable):
+    """An IdfTable that remembers each weight: verification asks for the same words many times."""
+
+    def __init__(self, counts: dict[str | None, Counter[str]], totals: dict[str | None, int]) -> None:
+        super().__init__(counts, totals)
+        self._memo: dict[tuple[str, str | None], float] = {}
+
+    def weight(self, word: str, language: str | None) -> float:
+        key = (word, language)
+        value = self._memo.get(key)
+        if value is None:
+            value = self._memo[key] = super().weight(word, language)
+        return value
+
+
+def _with_alignment(match: Match, source: Prepared, derived: Prepared, config: ScanConfig, idf: IdfTable
+                    ) -> Match:
+    summary = _alignment_summary(source, derived, config, idf)
+    if summary is None:
+        return match
+    return Match(match.id, match.relation, match.scores, match.reason, match.added, match.url, match.title,
+                 match.date, match.source, match.evidence, summary)
+
+
+def unique_by_id(entries: Sequence[Entry]) -> list[Entry]:
+    """The last entry of each id, in order of those last occurrences (a batch replaces too)."""
+    last = {e.doc.id: i for i, e in enumerate(entries)}
+    return [e for i, e in enumerate(entries) if last[e.doc.id] == i]
+
+
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    if not isinstance(size, int) or size < 1:
+        raise ConfigError(f"batch_size must be an integer >= 1, got {size!r}")
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def eviction_cutoff(older_than_seconds: float | None, before: float | None, now: float | None) -> float:
+    if (older_than_seconds is None) == (before is None):
+        raise ConfigError("evict needs exactly one of older_than_seconds or before")
+    if before is not None:
+        return float(before)
+    assert older_than_seconds is not None
+    if older_than_seconds < 0:
+        raise ConfigError(f"older_than_seconds must be >= 0, got {older_than_seconds!r}")
+    return (time.time() if now is None else now) - older_than_seconds
+
+
+# ---------------------------------------------------------------------------------------
+# SQLite backend
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE docs (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    added REAL NOT NULL,
+    date TEXT, url TEXT, title TEXT, source TEXT, path TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL,
+    language TEXT NOT NULL,         -- '' when not detected
+    sentences TEXT NOT NULL,        -- encode_sentences()
+    doc_keys BLOB NOT NULL,         -- int64 little-endian, to delete key rows by primary key
+    passage_keys BLOB NOT NULL
+);
+CREATE INDEX docs_added ON docs (added);
+CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
+CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
+CREATE TABLE df (language TEXT NOT NULL, word TEXT NOT NULL, n INTEGER NOT NULL,
+                 PRIMARY KEY (language, word)) WITHOUT ROWID;
+CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
+"""
+
+_DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, text, language, sentences"
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in _BUSY_CODES
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _chunks(values: Sequence[T], size: int = _SQL_CHUNK) -> Iterator[Sequence[T]]:
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+class SyndicationIndex(BaseSyndicationIndex):
+    """A syndication index in one SQLite file (created on first use unless ``create=False``).
+
+    >>> with SyndicationIndex("index.db") as index:                          # doctest: +SKIP
+    ...     index.add(Document("a", "Le chat dort sur le canapé du salon depuis ce matin. ..."))
+    ...     index.check(Document("b", "Le chat dort sur le canapé du salon depuis ce matin. ...")).status
+    'duplicate'
+
+    ``timeout`` bounds how long a write waits for other writers (seconds). One object may be
+    used from several threads (calls are serialized); after ``fork()`` the child reconnects.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], config: ScanConfig | None = None, *,
+                 create: bool = True, timeout: float = 30.0) -> None:
+        self.path = os.fspath(path)
+        self._timeout = float(timeout)
+        self._lock = threading.RLock()
+        self._rng = random.Random()
+        self._conn: sqlite3.Connection | None = None
+        if not create and not os.path.exists(self.path):
+            raise StoreError(f"no index at {self.path}")
+        self._pid = os.getpid()
+        self._conn = self._connect()
+        try:
+            stored = self._transaction(lambda c: self._setup(c, config, create=create, write=False), write=False)
+            if stored is None:
+                stored = self._transaction(lambda c: self._setup(c, config, create=create, write=True), write=True)
+            assert stored is not None
+            self._init_core(resolve_config(stored, config, self.path))
+        except BaseException:
+            self.close()
+            raise
+
+    # -- connection and transactions ----------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._timeout, isolation_level=None,
+                                   check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+        try:
+            self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
+            conn.execute("PRAGMA synchronous=NORMAL")
+            # band keys are random, so each add touches many B-tree pages: a larger page cache
+            # and fewer checkpoints halve the cost of a one-document transaction
+            conn.execute("PRAGMA cache_size=-32768")
+            conn.execute("PRAGMA wal_autocheckpoint=10000")
+            conn.execute("PRAGMA journal_size_limit=67108864")
+        except (sqlite3.Error, StoreError) as exc:
+            conn.close()
+            raise StoreError(f"cannot open index {self.path}: {exc}") from exc
+        return conn
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"index {self.path} is closed")
+        if os.getpid() != self._pid:  # a connection must not cross fork(): open our own
+            self._pid = os.getpid()
+            self._conn = self._connect()
+        return self._conn
+
+    def _retry(self, step: Callable[[], T]) -> T:
+        """Run ``step``, retrying with jittered backoff while SQLite reports busy."""
+        deadline = time.monotonic() + self._timeout
+        delay = 0.005
+        while True:
+            try:
+                return step()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                log.debug("index %s busy (%s), retrying in %.3fs", self.path, exc, delay)
+                time.sleep(delay * (1 + self._rng.random()))
+                delay = min(delay * 2, 0.25)
+
+    def _transaction(self, work: Callable[[sqlite3.Connection], T], *, write: bool) -> T:
+        """Run ``work`` in one transaction (``BEGIN IMMEDIATE`` for writes), retried when busy.
+
+        A read transaction is one snapshot: a reader never sees half of a batch.
+        """
+        with self._lock:
+            conn = self._connection()
+
+            def attempt() -> T:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    result = work(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+
+            try:
+                return self._retry(attempt)
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"index {self.path}: {exc}") from exc
+
+    def _setup(self, conn: sqlite3.Connection, config: ScanConfig | None, *, create: bool, write: bool
+               ) -> dict[str, Any] | None:
+        """The stored configuration, after checking the format; None if the schema must be created
+        first and this is a read transaction (created when ``write``)."""
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" not in tables:
+            if tables:
+                raise StoreError(f"{self.path} is an SQLite database but not a dedup index")
+            if not create:
+                raise StoreError(f"no index at {self.path}")
+            if not write:
+                return None
+            for statement in _SCHEMA.split(";"):  # not executescript(): it would COMMIT
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
+                      "created": repr(time.time()), "dedup_version": __version__}
+            conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", values.items())
+            log.info("created index %s", self.path)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        check_format(meta.get("format"), self.path)
+        try:
+            stored = json.loads(meta["config"])
+        except (KeyError, ValueError) as exc:
+            raise StoreError(f"{self.path}: stored configuration is missing or unreadable") from exc
+        if not isinstance(stored, dict):
+            raise StoreError(f"{self.path}: stored configuration is not an object")
+        return stored
+
+    # -- writing -------------------------------------------------------------------------
+
+    def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+        entries = unique_by_id(entries)
+        ids = [e.doc.id for e in entries]
+        old = []
+        for chunk in _chunks(ids):
+            old += conn.execute(f"SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
+                                f"WHERE id IN ({_marks(len(chunk))})", chunk).fetchall()
+        if old:
+            log.debug("replacing %d stored document(s)", len(old))
+            self._delete(conn, old)
+        df: Counter[tuple[str, str]] = Counter()
+        languages: Counter[str] = Counter()
+        doc_rows: list[tuple[int, int]] = []
+        passage_rows: list[tuple[int, int]] = []
+        for e in entries:
+            d = e.doc
+            lang = e.language or ""
+            cur = conn.execute(
+                "INSERT INTO docs (id, added, date, url, title, source, path, text, language, sentences, "
+                "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (d.id, e.added, d.date, d.url, d.title, d.source, d.path, d.text, lang,
+                 encode_sentences(e.prepared), keys_to_bytes(e.doc_keys), keys_to_bytes(e.passage_keys)),
+            )
+            rowid = cur.lastrowid
+            assert rowid is not None
+            doc_rows += [(k, rowid) for k in e.doc_keys.tolist()]
+            passage_rows += [(k, rowid) for k in e.passage_keys.tolist()]
+            df.update((lang, w) for w in e.words)
+            languages[lang] += 1
+        conn.executemany("INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_rows)
+        conn.executemany("INSERT INTO passage_keys (key, doc) VALUES (?, ?)", passage_rows)
+        conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
+                         "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
+                         ((lang, w, n) for (lang, w), n in df.items()))
+        conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
+                         "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
+
+    def _delete(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Delete documents given ``(rowid, language, sentences, doc_keys, passage_keys)`` rows."""
+        df: Counter[tuple[str, str]] = Counter()
+        languages: Counter[str] = Counter()
+        for rowid, lang, sentences, dkeys, pkeys in rows:
+            conn.executemany("DELETE FROM doc_keys WHERE key = ? AND doc = ?",
+                             ((k, rowid) for k in keys_from_bytes(dkeys).tolist()))
+            conn.executemany("DELETE FROM passage_keys WHERE key = ? AND doc = ?",
+                             ((k, rowid) for k in keys_from_bytes(pkeys).tolist()))
+            words = {w for row in json.loads(sentences) for w in row[4]}
+            df.update((lang, w) for w in words)
+            languages[lang] += 1
+        conn.executemany("DELETE FROM docs WHERE rowid = ?", ((r[0],) for r in rows))
+        conn.executemany("UPDATE df SET n = n - ? WHERE language = ? AND word = ?",
+                         ((n, lang, w) for (lang, w), n in df.items()))
+        conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0", df.keys())
+        conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
+                         ((n, lang) for lang, n in languages.items()))
+        conn.execute("DELETE FROM languages WHERE n <= 0")
+
+    def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
+                 progress: Progress | None = None) -> int:
+        """Add documents in batches of ``batch_size``, one transaction per batch.
+
+        A stored document with the same id is replaced (within a batch, the last one wins).
+        ``added`` (unix seconds, default now) is the time eviction goes by. Returns the number
+        of documents given.
+        """
+        count = 0
+        for batch in batches(documents, batch_size):
+            entries = self._entries(batch, added)  # the slow part, outside the write lock
+            self._transaction(partial(self._insert, entries=entries), write=True)
+            count += len(batch)
+            if progress is not None:
+                progress("add", count, 0)
+        return count
+
+    def remove(self, doc_id: str) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            rows = conn.execute("SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
+                                "WHERE id = ?", (doc_id,)).fetchall()
+            self._delete(conn, rows)
+            return bool(rows)
+
+        return self._transaction(work, write=True)
+
+    def evict(self, older_than_seconds: float | None = None, *, before: float | None = None,
+              now: float | None = None) -> int:
+        """Remove the documents added before ``before``, or more than ``older_than_seconds`` ago.
+
+        News duplicates arrive close together in time, so a crawler keeps a window of weeks.
+        Deleted in transactions of 500 documents; returns how many were removed.
+        """
+        cutoff = eviction_cutoff(older_than_seconds, before, now)
+
+        def work(conn: sqlite3.Connection) -> int:
+            rows = conn.execute("SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
+                                "WHERE added < ? ORDER BY added LIMIT ?", (cutoff, _SQL_CHUNK)).fetchall()
+            self._delete(conn, rows)
+            return len(rows)
+
+        removed = 0
+        while n := self._transaction(work, write=True):
+            removed += n
+        log.info("evicted %d document(s) added before %s from %s", removed, cutoff, self.path)
+        return removed
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
+        conn: sqlite3.Connection = reader
+        hits: dict[Any, list[int]] = {}
+        for chunk in _chunks(entry.doc_keys.tolist()):
+            for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
+                hits.setdefault(doc, [0, 0])[0] += 1
+        for chunk in _chunks(entry.passage_keys.tolist()):
+            sql = (f"SELECT doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
+                   f"({_marks(len(chunk))}) GROUP BY key HAVING count(*) < ?)")
+            for (doc,) in conn.execute(sql, (*chunk, self.config.max_bucket)):
+                hits.setdefault(doc, [0, 0])[1] += 1
+        return hits
+
+    def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
+        conn: sqlite3.Connection = reader
+        rows: dict[Any, Stored] = {}
+        for chunk in _chunks(list(handles)):
+            for row in conn.execute(f"SELECT {_DOC_COLUMNS} FROM docs WHERE rowid IN ({_marks(len(chunk))})",
+                                    chunk):
+                rows[row[0]] = _stored_from_row(row)
+        return [rows[h] for h in handles if h in rows]
+
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
+                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
+        conn: sqlite3.Connection = reader
+        df: dict[str | None, dict[str, int]] = {}
+        for lang, words in needed.items():
+            counts = df.setdefault(lang, {})
+            for chunk in _chunks(sorted(words)):
+                sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
+                counts.update(conn.execute(sql, (lang or "", *chunk)).fetchall())
+        totals = {(lang or None): n for lang, n in conn.execute("SELECT language, n FROM languages")}
+        return df, totals
+
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
+        """Stored documents related to a text or document, strongest first (nothing is added).
+
+        A :class:`~dedup.types.Document` never matches its own id. With ``align=True`` each
+        match carries the passage alignment of :mod:`dedup.align` when that module is installed.
+        """
+        document, own_id = self._as_document(text_or_document)
+        entry = self._entries([document])[0]
+        return self._transaction(
+            lambda c: self._matches(c, entry, limit=limit, align=align, exclude=own_id), write=False)
+
+    def check(self, document: Document, *, limit: int = 10, align: bool = False,
+              added: float | None = None) -> Verdict:
+        """Query, then add ``document``, in one write transaction.
+
+        Two crawlers checking copies of one story at the same moment cannot both get ``new``:
+        the second one's query runs after the first one's add.
+        """
+        entry = self._entries([document], added)[0]
+
+        def work(conn: sqlite3.Connection) -> list[Match]:
+            matches = self._matches(conn, entry, limit=limit, align=align, exclude=document.id)
+            self._insert(conn, [entry])
+            return matches
+
+        return Verdict.from_matches(self._transaction(work, write=True))
+
+    def get(self, doc_id: str) -> Document | None:
+        row = self._transaction(
+            lambda c: c.execute(f"SELECT {_DOC_COLUMNS} FROM docs WHERE id = ?", (doc_id,)).fetchone(), write=False)
+        return None if row is None else _stored_from_row(row).doc
+
+    def ids(self) -> list[str]:
+        """Stored ids, oldest first."""
+        rows = self._transaction(lambda c: c.execute("SELECT id FROM docs ORDER BY added, rowid").fetchall(),
+                                 write=False)
+        return [r[0] for r in rows]
+
+    def __len__(self) -> int:
+        return int(self._transaction(lambda c: c.execute("SELECT count(*) FROM docs").fetchone()[0], write=False))
+
+    def __contains__(self, doc_id: object) -> bool:
+        if not isinstance(doc_id, str):
+            return False
+        return self._transaction(
+            lambda c: c.execute("SELECT 1 FROM docs WHERE id = ?", (doc_id,)).fetchone() is not None, write=False)
+
+    def stats(self) -> dict[str, Any]:
+        """Documents, stored band keys, languages, time range, size on disk and configuration."""
+        def work(conn: sqlite3.Connection) -> dict[str, Any]:
+            documents, oldest, newest = conn.execute("SELECT count(*), min(added), max(added) FROM docs").fetchone()
+            return {
+                "backend": "sqlite",
+                "path": self.path,
+                "format": FORMAT_VERSION,
+                "documents": documents,
+                "doc_keys": conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0],
+                "passage_keys": conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0],
+                "words": conn.execute("SELECT count(*) FROM df").fetchone()[0],
+                "languages": {(lang or "unknown"): n for lang, n in
+                              conn.execute("SELECT language, n FROM languages ORDER BY language")},
+                "oldest": oldest,
+                "newest": newest,
+            }
+
+        out = self._transaction(work, write=False)
+        out["size_bytes"] = sum(os.path.getsize(p) for p in (self.path, self.path + "-wal", self.path + "-shm")
+                                if os.path.exists(p))
+        out["config"] = self.config.to_dict()
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None and os.getpid() == self._pid:
+                self._conn.close()
+            self._conn = None
+
+    def __repr__(self) -> str:
+        return f"SyndicationIndex({self.path!r})"
+
+
+def _stored_from_row(row: Sequence[Any]) -> Stored:
+    _, doc_id, added, date, url, title, source, path, text, language, sentences = row
+    doc = Document(doc_id, text, path=path or "", title=title, url=url, date=date, source=source)
+    return Stored(decode_prepared(doc, language or None, sentences), float(added))
+
+
+def open_index(path_or_url: str | os.PathLike[str], config: ScanConfig | None = None, **options: Any
+               ) -> SyndicationIndex | RedisSyndicationIndex:
+    """The index at a path (SQLite) or a ``redis://``, ``rediss://`` or ``unix://`` URL (Redis).
+
+    ``options`` go to the backend (``create``, ``timeout`` for SQLite; ``namespace`` for Redis).
+
+    >>> index = open_index("crawl/index.db")                                # doctest: +SKIP
+    >>> index = open_index("redis://localhost:6379/0", namespace="news")    # doctest: +SKIP
+    """
+    target = os.fspath(path_or_url)
+    if target.startswith(("redis://", "rediss://", "unix://")):
+        from dedup.redis_store import RedisSyndicationIndex
+
+        return RedisSyndicationIndex(target, config, **options)
+    return SyndicationIndex(target, config, **options)

@@ -1,0 +1,179 @@
+"""Smoke tests for the benchmark scripts: corpus generator, datasketch baseline, evaluator."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import baseline  # noqa: E402
+import corpus  # noqa: E402
+import evaluate  # noqa: E402
+
+pytestmark = pytest.mark.skipif(
+    not list(Path(corpus.DEFAULT_REUTERS_DIR).glob("reut2-*.sgm")),
+    reason="Reuters-21578 not available",
+)
+
+DOCS = 300
+SEED = 7
+
+
+def _ws(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+@pytest.fixture(scope="module")
+def material() -> corpus.Material:
+    return corpus.load_material()
+
+
+@pytest.fixture(scope="module")
+def generated(material, tmp_path_factory):
+    out = tmp_path_factory.mktemp("corpus")
+    summary = corpus.generate(corpus.CorpusConfig(docs=DOCS, seed=SEED), out, material)
+    docs = {d["id"]: d for d in corpus.iter_docs(out / "docs.jsonl")}
+    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    return out, summary, docs, truth
+
+
+def test_corpus_has_every_kind_and_consistent_files(generated):
+    out, summary, docs, truth = generated
+    assert len(docs) == DOCS == summary["docs"]
+    kinds = {p["kind"] for p in truth["pairs"]}
+    assert kinds == set(corpus.KINDS)
+    assert all(summary["roles"][k] > 0 for k in corpus.KINDS)
+    assert {d["id"] for d in truth["documents"]} == set(docs)
+    lines = (out / "truth.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == truth["pairs"]
+    for doc in docs.values():
+        assert set(doc) == {"id", "text", "title", "date", "source"}
+    # Clusters hold a source and its derivatives, never a same_topic negative.
+    negatives = {p["b"] for p in truth["pairs"] if p["kind"] == "same_topic"}
+    members = [m for c in truth["clusters"] for m in c["members"]]
+    assert len(members) == len(set(members))
+    assert not negatives & set(members)
+    assert 0.5 < summary["roles"]["unrelated"] / DOCS < 0.75
+
+
+def test_spans_point_at_reused_text(generated):
+    _, _, docs, truth = generated
+    for pair in truth["pairs"]:
+        a, b = docs[pair["a"]]["text"], docs[pair["b"]]["text"]
+        if pair["kind"] == "same_topic":
+            assert pair["spans"] == []
+            continue
+        assert pair["spans"], pair
+        for span in pair["spans"]:
+            (a0, a1), (b0, b1) = span["a"], span["b"]
+            assert 0 <= a0 < a1 <= len(a) and 0 <= b0 < b1 <= len(b)
+            text_a, text_b = a[a0:a1], b[b0:b1]
+            if pair["kind"] in ("reprint", "trimmed") or (
+                pair["kind"] == "partial" and not pair["edited"]
+            ):
+                assert _ws(text_a) == _ws(text_b)
+            else:
+                shared = len(_words(text_a) & _words(text_b)) / len(_words(text_a) | _words(text_b))
+                assert shared > 0.3, (pair["kind"], text_a, text_b)
+        if pair["kind"] == "partial" and not pair["edited"]:
+            # The embedded paragraphs are whole source paragraphs found verbatim in b.
+            paragraphs = [p for p in a.split("\n\n") if p]
+            assert any(_ws(p) in _ws(b) for p in paragraphs)
+        if pair["kind"] == "reprint":
+            assert _ws(a) in _ws(b)
+
+
+def test_same_seed_same_bytes(material, generated, tmp_path):
+    out, _, _, _ = generated
+    corpus.generate(corpus.CorpusConfig(docs=DOCS, seed=SEED), tmp_path, material)
+    for name in ("docs.jsonl", "truth.jsonl", "truth.json"):
+        assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name
+
+
+def test_baseline_and_evaluate(generated):
+    _, _, docs, truth = generated
+    result = baseline.run_baseline([(d["id"], d["text"]) for d in docs.values()], 0.5)
+    assert set(result) == {"documents", "pairs", "clusters", "skipped", "stats"}
+    assert result["stats"]["docs"] == DOCS and result["stats"]["docs_per_s"] > 0
+    assert all(p["relation"] == "duplicate" for p in result["pairs"])
+    scores = evaluate.evaluate(truth, result)
+    rates = [scores["pair_precision"], scores["ari"], scores["cluster_pair_precision"],
+             scores["cluster_pair_recall"], scores["same_topic"]["flagged_direct"],
+             scores["same_topic"]["flagged_cluster"]]
+    rates += [v for r in scores["recall"].values() for k, v in r.items() if k != "pairs"]
+    assert all(0.0 <= x <= 1.0 for x in rates)
+    # Verbatim reprints are what plain MinHash-LSH is built for.
+    assert scores["recall"]["reprint"]["direct"] > 0.8
+    assert scores["pair_precision"] > 0.9
+    text = evaluate.render_tables([("baseline", scores)])
+    assert "reprint" in text and "ARI" in text
+
+
+def test_adjusted_rand_index_by_hand():
+    ari = evaluate.adjusted_rand_index
+    assert ari([["a", "b", "c"], ["d", "e"]], [["a", "b", "c"], ["d", "e"]], 6) == 1.0
+    # truth {abc}{de}{f}, pred {ab}{cde}{f}: index 2, sums 4 and 4, expected 16/15,
+    # max 4, so ARI = (2 - 16/15) / (4 - 16/15) = 7/22.
+    assert ari([["a", "b", "c"], ["d", "e"]], [["a", "b"], ["c", "d", "e"]], 6) == pytest.approx(
+        7 / 22
+    )
+    assert ari([["a", "b"], ["c", "d"]], [["a", "b"]], 4) == pytest.approx(4 / 7)
+    assert ari([], [], 5) == 1.0
+
+
+def test_evaluate_tiny_example():
+    truth = {
+        "documents": [{"id": i, "role": r} for i, r in [
+            ("s", "source"), ("r", "reprint"), ("h", "heavy_rewrite"), ("n", "same_topic"),
+            ("u1", "unrelated"), ("u2", "unrelated")]],
+        "pairs": [{"a": "s", "b": "r", "kind": "reprint", "spans": []},
+                  {"a": "s", "b": "h", "kind": "heavy_rewrite", "spans": []},
+                  {"a": "s", "b": "n", "kind": "same_topic", "spans": []}],
+        "clusters": [{"id": "c0", "members": ["s", "r", "h"]}],
+    }
+    perfect = {"pairs": [{"a": "s", "b": "r"}, {"a": "r", "b": "h"}],
+               "clusters": [{"id": "x", "members": ["h", "r", "s"]}]}
+    scores = evaluate.evaluate(truth, perfect)
+    assert scores["ari"] == 1.0 and scores["pair_precision"] == 1.0
+    assert scores["recall"]["reprint"] == {"pairs": 1, "direct": 1.0, "cluster": 1.0}
+    assert scores["recall"]["heavy_rewrite"]["direct"] == 0.0
+    assert scores["recall"]["heavy_rewrite"]["cluster"] == 1.0
+
+    wrong = {"pairs": [{"a": "s", "b": "r"}, {"a": "s", "b": "n"}, {"a": "u1", "b": "u2"}]}
+    scores = evaluate.evaluate(truth, wrong)  # clusters derived from the pairs
+    assert scores["pair_precision"] == pytest.approx(1 / 3)
+    assert scores["false_pairs"] == {"same_topic": 1, "unrelated": 1, "other": 0}
+    assert scores["same_topic"]["flagged_direct"] == 1.0
+    # truth {s,r,h}, pred {s,r,n}{u1,u2} over 6 docs: index 1, sums 3 and 4, expected 12/15,
+    # max 3.5, so ARI = (1 - 0.8) / (3.5 - 0.8) = 2/27.
+    assert scores["ari"] == pytest.approx(2 / 27)
+
+    # Scoring only the documents a limited run saw.
+    subset = {"documents": [{"id": "s"}, {"id": "r"}], "pairs": [{"a": "s", "b": "r"}]}
+    scores = evaluate.evaluate(truth, subset)
+    assert scores["docs"] == 2 and scores["ari"] == 1.0
+    assert set(scores["recall"]) == {"reprint", "all"}
+
+
+def test_command_lines(generated, tmp_path, capsys):
+    out, _, _, _ = generated
+    pred = tmp_path / "pred.json"
+    assert baseline.main([str(out / "docs.jsonl"), "--threshold", "0.8", "--limit", "40",
+                          "--out", str(pred)]) == 0
+    result = json.loads(pred.read_text(encoding="utf-8"))
+    assert result["stats"]["docs"] == 40
+    scores_path = tmp_path / "scores.json"
+    assert evaluate.main(["--truth", str(out), "--pred", str(pred), "--name", "b",
+                          "--json", str(scores_path)]) == 0
+    assert "| b " in capsys.readouterr().out
+    assert json.loads(scores_path.read_text(encoding="utf-8"))["b"]["docs"] == 40

@@ -1,0 +1,207 @@
+"""The Redis syndication index, against a real ``redis-server`` started for these tests."""
+
+from __future__ import annotations
+
+import multiprocessing
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from test_store import seed, synthetic_docs
+
+from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
+from dedup.store import open_index
+
+redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install 'dedup[redis]')")
+
+from dedup.redis_store import RedisSyndicationIndex  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory):
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server binary not found (apt-get install redis-server): Redis tests not run")
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen([binary, "--port", str(port), "--save", "", "--appendonly", "no",
+                             "--bind", "127.0.0.1", "--dir", str(workdir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                if client.ping():
+                    break
+            except redis.exceptions.ConnectionError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.skip(f"redis-server did not start on port {port}: {out[-500:]}")
+            time.sleep(0.05)
+        yield url
+    finally:
+        client.close()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _drop(url: str, prefix: str) -> None:
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=prefix + "*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def namespace(request, redis_url):
+    name = "t-" + request.node.name[:40]
+    _drop(redis_url, name)
+    yield name
+    _drop(redis_url, name)
+
+
+def test_seeds_query_finds_the_story_not_the_other_event(redis_url, namespace):
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        index.add_many([seed("001"), seed("002"), seed("003")])
+        found = {m.id: m for m in index.query(seed("000"))}
+        assert {seed("003").id, seed("002").id} <= set(found)
+        assert found[seed("003").id].url == "https://example.org/003"
+        assert index.query(seed("004")) == []
+
+
+def test_open_index_picks_redis_for_urls(redis_url, namespace):
+    with open_index(redis_url, namespace=namespace) as index:
+        assert isinstance(index, RedisSyndicationIndex)
+
+
+def test_restart_keeps_documents_and_configuration(redis_url, namespace):
+    config = ScanConfig(min_matches=3)
+    with RedisSyndicationIndex(redis_url, config, namespace=namespace) as index:
+        index.add_many([seed("002"), seed("003")])
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        assert index.config == config
+        assert len(index) == 2 and seed("002").id in index
+        assert index.query(seed("003").text)[0].id == seed("003").id
+        assert index.get(seed("003").id).text == seed("003").text
+        stats = index.stats()
+        assert stats["documents"] == 2 and stats["config"] == config.to_dict()
+        assert stats["languages"] == {"fr": 2}
+
+
+def test_incompatible_configuration_and_format_are_refused(redis_url, namespace):
+    RedisSyndicationIndex(redis_url, namespace=namespace).close()
+    with pytest.raises(IncompatibleIndexError, match=r"ngram \(index 5, given 4\)"):
+        RedisSyndicationIndex(redis_url, ScanConfig(ngram=4), namespace=namespace)
+    RedisSyndicationIndex(redis_url, ScanConfig(max_bucket=10), namespace=namespace).close()
+    client = redis.Redis.from_url(redis_url)
+    client.hset(f"{namespace}:meta", "format", "99")
+    client.close()
+    with pytest.raises(IncompatibleIndexError, match="format version '99'"):
+        RedisSyndicationIndex(redis_url, namespace=namespace)
+
+
+def test_missing_index_and_unreachable_server(redis_url, namespace):
+    with pytest.raises(StoreError, match="no index"):
+        RedisSyndicationIndex(redis_url, namespace=namespace + "-none", create=False)
+    with pytest.raises(StoreError, match="cannot reach Redis"):
+        RedisSyndicationIndex(f"redis://:secret@127.0.0.1:{_free_port()}/0", namespace=namespace)
+    try:
+        RedisSyndicationIndex(f"redis://:secret@127.0.0.1:{_free_port()}/0", namespace=namespace)
+    except StoreError as exc:
+        assert "secret" not in str(exc)
+
+
+def test_namespaces_are_separate(redis_url, namespace):
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as a, \
+            RedisSyndicationIndex(redis_url, namespace=namespace + "-b") as b:
+        try:
+            a.add(seed("003"))
+            assert len(b) == 0 and b.query(seed("003").text) == []
+        finally:
+            b.clear()
+
+
+def test_replace_remove_and_evict_leave_nothing_behind(redis_url, namespace):
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        index.add(Document("x", seed("003").text))
+        index.add(Document("x", seed("004").text, title="second"))
+        assert len(index) == 1 and index.get("x").title == "second"
+        assert index.query(seed("003").text) == []
+        for doc, when in zip(synthetic_docs("e", 3, 1), (100.0, 200.0, 300.0), strict=True):
+            index.add(doc, added=when)
+        assert index.evict(before=250.0) == 2
+        assert set(index.ids()) == {"e-2", "x"}
+        assert index.evict(older_than_seconds=50, now=400.0) == 1
+        assert index.remove("x") is True and index.remove("x") is False
+        with pytest.raises(ConfigError, match="exactly one"):
+            index.evict()
+        stats = index.stats()
+        assert (stats["documents"], stats["doc_keys"], stats["passage_keys"], stats["words"]) == (0, 0, 0, 0)
+    left = sorted(client.scan_iter(match=f"{namespace}:*"))
+    client.close()
+    assert left == [f"{namespace}:counts", f"{namespace}:meta"]
+
+
+def test_check_adds_and_reports_the_earlier_copy(redis_url, namespace):
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        assert index.check(Document("first", seed("003").text)).status == "new"
+        verdict = index.check(Document("reprint", seed("003").text))
+        assert verdict.status == "duplicate" and verdict.best.id == "first"
+        assert len(index) == 2
+
+
+def _redis_worker(url: str, namespace: str, worker: int, n: int) -> tuple[int, int]:
+    docs = synthetic_docs(f"w{worker}", n, 1000 + worker)
+    found = 0
+    with RedisSyndicationIndex(url, namespace=namespace) as index:
+        for start in range(0, n, 50):
+            index.add_many(docs[start:start + 50])
+            found += any(m.id == docs[start].id for m in index.query(docs[start].text, limit=3))
+    return worker, found
+
+
+def _redis_checker(url: str, namespace: str, text: str, worker: int, barrier) -> str:  # type: ignore[no-untyped-def]
+    with RedisSyndicationIndex(url, namespace=namespace) as index:
+        barrier.wait()
+        return index.check(Document(f"copy-{worker}", text)).status
+
+
+def _context():
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def test_several_processes_add_and_query(redis_url, namespace):
+    ctx = _context()
+    with ctx.Pool(4) as pool:
+        results = pool.starmap(_redis_worker, [(redis_url, namespace, w, 250) for w in range(4)])
+    assert all(found == 5 for _, found in results)
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        assert set(index.ids()) == {f"w{w}-{i}" for w in range(4) for i in range(250)}
+
+
+def test_concurrent_checks_of_one_story_find_one_new(redis_url, namespace):
+    ctx = _context()
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with ctx.Pool(4) as pool:
+            statuses = pool.starmap(_redis_checker,
+                                    [(redis_url, namespace, seed("003").text, w, barrier) for w in range(4)])
+    assert sorted(statuses) == ["duplicate", "duplicate", "duplicate", "new"]

@@ -1,0 +1,359 @@
+"""The SQLite syndication index: persistence, configuration, concurrency, crashes, eviction."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
+from dedup.store import FORMAT_VERSION, Match, SyndicationIndex, Verdict, open_index
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "fixtures" / "seeds"
+
+
+def seed(prefix: str) -> Document:
+    path = next(SEEDS.glob(f"{prefix}_*.txt"))
+    return Document(path.name, path.read_text(encoding="utf-8"), url=f"https://example.org/{prefix}")
+
+
+def vocabulary(size: int = 3000) -> list[str]:
+    rng = random.Random(7)
+    syllables = "ka lo mi ren tu sa vel dor pi nek ba zu ri mon te gal fe sor lin ak".split()
+    words: set[str] = set()
+    while len(words) < size:
+        words.add("".join(rng.choice(syllables) for _ in range(rng.randint(2, 4))))
+    return sorted(words)
+
+
+def synthetic(rng: random.Random, words: list[str], sentences: int = 3) -> str:
+    out = []
+    for _ in range(sentences):
+        s = [rng.choice(words) for _ in range(rng.randint(8, 12))]
+        out.append(" ".join(s).capitalize() + ".")
+    return " ".join(out)
+
+
+def synthetic_docs(prefix: str, n: int, seed_value: int) -> list[Document]:
+    rng = random.Random(seed_value)
+    words = vocabulary()
+    return [Document(f"{prefix}-{i}", synthetic(rng, words)) for i in range(n)]
+
+
+def test_seeds_query_finds_the_story_not_the_other_event(tmp_path):
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([seed("001"), seed("002"), seed("003")])
+        found = {m.id: m for m in index.query(seed("000"))}
+        assert {seed("003").id, seed("002").id} <= set(found)
+        assert index.query(seed("004")) == []
+        best = found[seed("003").id]
+        assert best.relation in {"rewrite", "syndicated", "partial", "duplicate"}
+        assert best.url == "https://example.org/003"
+        assert "matching sentence" in best.reason
+        assert best.evidence and all(set(e) >= {"kind", "score", "a", "b"} for e in best.evidence)
+
+
+def test_query_takes_text_and_documents_never_match_themselves(tmp_path):
+    doc = seed("003")
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add(doc)
+        assert [m.id for m in index.query(doc.text)] == [doc.id]
+        assert index.query(doc.text)[0].relation == "duplicate"
+        assert index.query(doc) == []  # same id: itself is not a match
+
+
+def test_restart_keeps_documents_and_configuration(tmp_path):
+    path = tmp_path / "i.db"
+    config = ScanConfig(min_matches=3)
+    with SyndicationIndex(path, config) as index:
+        index.add_many([seed("002"), seed("003")])
+    with SyndicationIndex(path) as index:  # config=None: the stored one
+        assert index.config == config
+        assert len(index) == 2
+        assert seed("003").id in index
+        assert index.query(seed("003").text)[0].id == seed("003").id
+        stats = index.stats()
+        assert stats["documents"] == 2 and stats["config"] == config.to_dict()
+        assert stats["format"] == FORMAT_VERSION and stats["size_bytes"] > 0
+
+
+def test_incompatible_configuration_is_refused_with_the_fields(tmp_path):
+    path = tmp_path / "i.db"
+    SyndicationIndex(path).close()
+    with pytest.raises(IncompatibleIndexError, match=r"ngram \(index 5, given 3\)"):
+        SyndicationIndex(path, ScanConfig(ngram=3))
+    with pytest.raises(IncompatibleIndexError, match="match_threshold"):
+        SyndicationIndex(path, ScanConfig(match_threshold=0.9))
+    # lookup-only settings may differ per handle
+    with SyndicationIndex(path, ScanConfig(max_bucket=8, passage_min_hits=3)) as index:
+        assert index.config.max_bucket == 8
+    with SyndicationIndex(path) as index:
+        assert index.config.max_bucket == ScanConfig().max_bucket
+
+
+def test_unknown_format_version_is_refused(tmp_path):
+    path = tmp_path / "i.db"
+    SyndicationIndex(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'format'")
+    with pytest.raises(IncompatibleIndexError, match="format version '99'"):
+        SyndicationIndex(path)
+
+
+def test_files_that_are_not_an_index_are_refused(tmp_path):
+    with pytest.raises(StoreError, match="no index"):
+        SyndicationIndex(tmp_path / "missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE t (x)")
+    with pytest.raises(StoreError, match="not a dedup index"):
+        SyndicationIndex(other)
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StoreError):
+        SyndicationIndex(junk)
+
+
+def test_adding_an_existing_id_replaces_it(tmp_path):
+    a, b = seed("003"), seed("004")
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add(Document("x", a.text))
+        index.add(Document("x", b.text, title="second"))
+        assert len(index) == 1
+        assert index.get("x").title == "second"
+        assert index.query(a.text) == []
+        assert [m.id for m in index.query(b.text)] == ["x"]
+        # a batch with one id twice keeps the last
+        index.add_many([Document("y", a.text), Document("y", b.text)])
+        assert len(index) == 2 and index.get("y").text == b.text
+
+
+def test_remove_leaves_nothing_behind(tmp_path):
+    path = tmp_path / "i.db"
+    with SyndicationIndex(path) as index:
+        index.add_many([seed("002"), seed("003")])
+        assert index.remove(seed("002").id) is True
+        assert index.remove(seed("002").id) is False
+        assert seed("002").id not in index and len(index) == 1
+        assert [m.id for m in index.query(seed("002").text)] != [seed("002").id]
+        index.remove(seed("003").id)
+        stats = index.stats()
+    assert (stats["documents"], stats["doc_keys"], stats["passage_keys"], stats["words"]) == (0, 0, 0, 0)
+    assert stats["languages"] == {}
+
+
+def test_evict_by_age_or_timestamp(tmp_path):
+    docs = synthetic_docs("e", 3, 1)
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        for doc, when in zip(docs, (100.0, 200.0, 300.0), strict=True):
+            index.add(doc, added=when)
+        assert index.evict(before=250.0) == 2
+        assert index.ids() == ["e-2"]
+        assert index.evict(older_than_seconds=150, now=400.0) == 0
+        assert index.evict(older_than_seconds=50, now=400.0) == 1
+        assert len(index) == 0
+        with pytest.raises(ConfigError, match="exactly one"):
+            index.evict(10, before=5.0)
+        with pytest.raises(ConfigError, match="exactly one"):
+            index.evict()
+
+
+def test_check_adds_and_reports_the_earlier_copy(tmp_path):
+    story = seed("003")
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        first = index.check(Document("first", story.text))
+        assert first == Verdict("new", ())
+        again = index.check(Document("reprint", story.text, url="https://other.example/x"))
+        assert again.status == "duplicate"
+        assert again.best is not None and again.best.id == "first"
+        assert len(index) == 2
+        data = again.to_dict()
+        assert data["status"] == "duplicate" and data["matches"][0]["id"] == "first"
+        json.dumps(data)
+
+
+def test_align_is_optional(tmp_path):
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add(seed("003"))
+        matches = index.query(seed("003").text, align=True)
+        assert matches and isinstance(matches[0], Match)
+        try:
+            import dedup.align  # noqa: F401
+        except ImportError:
+            assert matches[0].alignment is None
+        else:
+            assert matches[0].alignment["verdict"] == "verbatim"
+            assert "alignment" in matches[0].to_dict()
+
+
+def test_closed_index_refuses_work(tmp_path):
+    index = SyndicationIndex(tmp_path / "i.db")
+    index.close()
+    with pytest.raises(StoreError, match="closed"):
+        len(index)
+
+
+def test_open_index_picks_sqlite_for_paths(tmp_path):
+    with open_index(tmp_path / "i.db") as index:
+        assert isinstance(index, SyndicationIndex)
+
+
+def test_bad_arguments(tmp_path):
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        with pytest.raises(ConfigError, match="batch_size"):
+            index.add_many(synthetic_docs("b", 2, 1), batch_size=0)
+        with pytest.raises(ConfigError, match="limit"):
+            index.query("some text here", limit=0)
+        with pytest.raises(TypeError):
+            index.add("not a document")  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------
+# Several processes on one index
+
+
+def _worker(path: str, worker: int, n: int, batch: int) -> tuple[int, int, int]:
+    docs = synthetic_docs(f"w{worker}", n, 1000 + worker)
+    answered = found = 0
+    with SyndicationIndex(path) as index:
+        for start in range(0, n, batch):
+            index.add_many(docs[start:start + batch], batch_size=batch)
+            probe = docs[start]
+            matches = index.query(probe.text, limit=3)
+            answered += 1
+            found += any(m.id == probe.id for m in matches)
+    return worker, answered, found
+
+
+def test_several_processes_add_and_query_at_once(tmp_path):
+    path = str(tmp_path / "shared.db")
+    SyndicationIndex(path).close()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    workers, n, batch = 4, 1000, 50
+    started = time.monotonic()
+    with ctx.Pool(workers) as pool:
+        results = pool.starmap(_worker, [(path, w, n, batch) for w in range(workers)])
+    assert time.monotonic() - started < 60
+    assert sorted(r[0] for r in results) == list(range(workers))
+    for _, answered, found in results:
+        assert answered == n // batch
+        assert found == answered
+    with SyndicationIndex(path) as index:
+        assert len(index) == workers * n
+        ids = set(index.ids())
+        assert ids == {f"w{w}-{i}" for w in range(workers) for i in range(n)}
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def _batch_writer(path: str, batches: int, size: int) -> None:
+    with SyndicationIndex(path) as index:
+        for b in range(batches):
+            index.add_many(synthetic_docs(f"h{b}", size, b), batch_size=size)
+
+
+def test_readers_never_see_half_a_batch(tmp_path):
+    path = str(tmp_path / "shared.db")
+    SyndicationIndex(path).close()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    writer = multiprocessing.get_context(method).Process(target=_batch_writer, args=(path, 10, 100))
+    writer.start()
+    seen = set()
+    with SyndicationIndex(path) as index:
+        while writer.is_alive() or not seen:
+            seen.add(len(index))
+        writer.join()
+        seen.add(len(index))
+    assert writer.exitcode == 0
+    assert all(n % 100 == 0 for n in seen), sorted(seen)
+    assert max(seen) == 1000 and len(seen) > 2
+
+
+def _checker(path: str, text: str, worker: int, barrier) -> str:  # type: ignore[no-untyped-def]
+    with SyndicationIndex(path) as index:
+        barrier.wait()
+        return index.check(Document(f"copy-{worker}", text)).status
+
+
+def test_concurrent_checks_of_one_story_find_one_new(tmp_path):
+    path = str(tmp_path / "shared.db")
+    SyndicationIndex(path).close()
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    ctx = multiprocessing.get_context(method)
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(4)
+        with ctx.Pool(4) as pool:
+            statuses = pool.starmap(_checker, [(path, seed("003").text, w, barrier) for w in range(4)])
+    assert sorted(statuses) == ["duplicate", "duplicate", "duplicate", "new"]
+
+
+# ---------------------------------------------------------------------------------------
+# Crash safety
+
+_KILLED_WRITER = textwrap.dedent("""
+    import sys, time
+    sys.path.insert(0, {tests!r})
+    from test_store import synthetic_docs
+    from dedup.store import SyndicationIndex
+
+    path, batches, size, stop = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+    class SlowIndex(SyndicationIndex):
+        def _insert(self, conn, entries):
+            super()._insert(conn, entries)
+            if entries[0].doc.id.startswith(f"b{{stop}}-"):
+                print("inside", stop, flush=True)  # rows written, transaction still open
+                time.sleep(120)
+
+    index = SlowIndex(path)
+    for b in range(batches):
+        index.add_many(synthetic_docs(f"b{{b}}", size, b), batch_size=size)
+        print("committed", b, flush=True)
+""")
+
+
+def test_sigkill_during_a_batch_keeps_exactly_the_committed_batches(tmp_path):
+    path = tmp_path / "crash.db"
+    size, stop = 200, 3
+    script = tmp_path / "writer.py"
+    script.write_text(_KILLED_WRITER.format(tests=str(Path(__file__).parent)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(path), "10", str(size), str(stop)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        lines = []
+        for line in proc.stdout:
+            lines.append(line.strip())
+            if line.startswith("inside"):
+                break
+        assert lines == [f"committed {b}" for b in range(stop)] + [f"inside {stop}"]
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    with SyndicationIndex(path) as index:
+        assert len(index) == stop * size
+        assert set(index.ids()) == {f"b{b}-{i}" for b in range(stop) for i in range(size)}
+        assert f"b{stop}-0" not in index
+        probe = synthetic_docs(f"b{stop - 1}", size, stop - 1)[5]
+        assert [m.id for m in index.query(probe.text)] == [probe.id]
+        index.add_many(synthetic_docs(f"b{stop}", size, stop))  # the index is writable again
+        assert len(index) == (stop + 1) * size
