@@ -259,11 +259,13 @@ def align_pairs(
     result: ScanResult,
     *,
     only: Iterable[tuple[str, str]] | None = None,
+    sources: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[tuple[str, str], Alignment]:
     """Align every related pair of a scan, keyed by ``(pair.a, pair.b)``.
 
-    The source of a pair is the older document by ``Document.date`` when both dates are
-    known (and parse as ISO dates), else ``pair.a``. One IDF table built from all the scan's
+    The source of a pair is ``sources[(pair.a, pair.b)]`` when given (e.g. the direction
+    :mod:`dedup.attribute` decided), else the older document by ``Document.date`` when both
+    dates are known (and parse as ISO dates), else ``pair.a``. One IDF table built from all the scan's
     documents is shared. ``only`` restricts the work to some pairs (ids in either order).
     """
     wanted = None if only is None else {frozenset(p) for p in only}
@@ -275,7 +277,11 @@ def align_pairs(
     docs = {d.id: d for d in result.documents}
     out: dict[tuple[str, str], Alignment] = {}
     for pair in pairs:
-        src, der = _source_first(docs[pair.a], docs[pair.b])
+        chosen = (sources or {}).get((pair.a, pair.b))
+        if chosen in (pair.a, pair.b):
+            src, der = (docs[pair.a], docs[pair.b]) if chosen == pair.a else (docs[pair.b], docs[pair.a])
+        else:
+            src, der = _source_first(docs[pair.a], docs[pair.b])
         out[(pair.a, pair.b)] = align_prepared(prepared[src.id], prepared[der.id], config=result.config, idf=idf)
     log.info("aligned %d pair(s)", len(out))
     return out

@@ -52,6 +52,11 @@ class ScanConfig:
     edit similarity of their words. A pair is reported when it has at least ``min_matches``
     sentence matches scoring ``match_threshold`` or more, or one verbatim sentence of at
     least ``min_verbatim_words`` words.
+
+    Clusters are the connected components of the pairs whose relation is in
+    ``cluster_relations``: by default not ``partial``, since an article that reuses two
+    paragraphs of another is a different story, and chaining through partial reuse would
+    merge unrelated stories into one cluster. Partial pairs are still reported.
     """
 
     ngram: int = 5
@@ -68,6 +73,7 @@ class ScanConfig:
     edited_ratio: float = 0.7
     min_verbatim_words: int = 12
     boilerplate_min_docs: int | None = None
+    cluster_relations: tuple[str, ...] = ("duplicate", "syndicated", "rewrite")
     seed: int = 1
 
     def __post_init__(self) -> None:
@@ -89,6 +95,12 @@ class ScanConfig:
                 f"edited_ratio must not exceed verbatim_ratio, got {self.edited_ratio} > "
                 f"{self.verbatim_ratio}"
             )
+        bad = set(self.cluster_relations) - {"duplicate", "syndicated", "rewrite", "partial"}
+        if bad or isinstance(self.cluster_relations, str):
+            raise ConfigError(
+                "cluster_relations must be a tuple of duplicate/syndicated/rewrite/partial, "
+                f"got {self.cluster_relations!r}"
+            )
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**32:
             raise ConfigError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
 
@@ -100,8 +112,13 @@ class ScanConfig:
         return dataclasses.replace(self, **overrides)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        out = dataclasses.asdict(self)
+        out["cluster_relations"] = list(self.cluster_relations)
+        return out
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> ScanConfig:
+        values = dict(values)
+        if "cluster_relations" in values:
+            values["cluster_relations"] = tuple(values["cluster_relations"])
         return cls().replace(**values)

@@ -17,6 +17,7 @@ from dedup.scan import ScanResult
 
 if TYPE_CHECKING:
     from dedup.align import Alignment
+    from dedup.attribute import Attribution
 
 Alignments = Mapping[tuple[str, str], "Alignment"]
 
@@ -28,8 +29,15 @@ def _snip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _result_dict(result: ScanResult, alignments: Alignments | None) -> dict[str, Any]:
+def _result_dict(result: ScanResult, alignments: Alignments | None,
+                 attribution: Attribution | None = None) -> dict[str, Any]:
     data = result.to_dict()
+    if attribution is not None:
+        for doc in data["documents"]:
+            doc["attribution"] = attribution.document_dict(doc["id"])
+        for pair in data["pairs"]:
+            pair.update(attribution.pair_dict(pair["a"], pair["b"]))
+        data["families"] = [tree.to_dict() for tree in attribution.trees]
     if alignments:
         from dedup.align import alignment_summary
 
@@ -40,7 +48,8 @@ def _result_dict(result: ScanResult, alignments: Alignments | None) -> dict[str,
     return data
 
 
-def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments | None = None) -> str:
+def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments | None = None,
+                 attribution: Attribution | None = None) -> str:
     """Clusters, then related pairs with relation, scores and reason, then skipped inputs."""
     out: list[str] = []
     docs = len(result.documents)
@@ -66,6 +75,10 @@ def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments 
         ]
         headers = ["a", "b", "relation", "matches", "coverage", "jaccard", "why"]
         out += ["", "Related pairs", tabulate(rows, headers=headers, tablefmt="simple")]
+    if attribution is not None and attribution.trees:
+        from dedup.attribute import render_tree
+
+        out += ["", "Who copied whom", render_tree(attribution, result)]
     if alignments:
         rows = [
             [al.derived_id, al.source_id, al.verdict]
@@ -80,28 +93,34 @@ def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments 
     return "\n".join(out) + "\n"
 
 
-def render_json(result: ScanResult, *, alignments: Alignments | None = None) -> str:
-    return json.dumps(_result_dict(result, alignments), ensure_ascii=False, indent=2) + "\n"
+def render_json(result: ScanResult, *, alignments: Alignments | None = None,
+                attribution: Attribution | None = None) -> str:
+    return json.dumps(_result_dict(result, alignments, attribution), ensure_ascii=False, indent=2) + "\n"
 
 
-def iter_jsonl(result: ScanResult, *, alignments: Alignments | None = None) -> Iterator[dict[str, Any]]:
-    """One record per line, each tagged with ``type``: document, pair, cluster, skipped, stats."""
-    data = _result_dict(result, alignments)
+def iter_jsonl(result: ScanResult, *, alignments: Alignments | None = None,
+               attribution: Attribution | None = None) -> Iterator[dict[str, Any]]:
+    """One record per line, each tagged with ``type``: document, pair, cluster, family, skipped, stats."""
+    data = _result_dict(result, alignments, attribution)
     for key, kind in (("documents", "document"), ("pairs", "pair"), ("clusters", "cluster"),
-                      ("skipped", "skipped")):
-        for item in data[key]:
+                      ("families", "family"), ("skipped", "skipped")):
+        for item in data.get(key, ()):
             yield {"type": kind, **item}
     yield {"type": "stats", **data["stats"]}
 
 
-def render_jsonl(result: ScanResult, *, alignments: Alignments | None = None) -> str:
-    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in iter_jsonl(result, alignments=alignments))
+def render_jsonl(result: ScanResult, *, alignments: Alignments | None = None,
+                 attribution: Attribution | None = None) -> str:
+    records = iter_jsonl(result, alignments=alignments, attribution=attribution)
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def render(result: ScanResult, fmt: str, *, alignments: Alignments | None = None) -> str:
-    """The report in ``fmt`` ("table", "json" or "jsonl"); pair alignments are added when given."""
+def render(result: ScanResult, fmt: str, *, alignments: Alignments | None = None,
+           attribution: Attribution | None = None) -> str:
+    """The report in ``fmt`` ("table", "json" or "jsonl"), with pair alignments and
+    attribution (credits, families, direction) when given."""
     if fmt == "json":
-        return render_json(result, alignments=alignments)
+        return render_json(result, alignments=alignments, attribution=attribution)
     if fmt == "jsonl":
-        return render_jsonl(result, alignments=alignments)
-    return render_table(result, alignments=alignments)
+        return render_jsonl(result, alignments=alignments, attribution=attribution)
+    return render_table(result, alignments=alignments, attribution=attribution)

@@ -27,7 +27,7 @@ from dedup.prepare import Prepared, prepare
 from dedup.shingle import passage_sets, word_shingles
 from dedup.sign import MinHasher
 from dedup.types import Document, Skipped
-from dedup.verify import IdfTable, Relation, verify
+from dedup.verify import IdfTable, Relation, Verifier
 
 log = logging.getLogger(__name__)
 
@@ -200,13 +200,13 @@ def scan_documents(
     timings["candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    idf = IdfTable.from_documents(prepared)
+    verifier = Verifier(IdfTable.from_documents(prepared), config)
     pairs: list[Pair] = []
     for k, (i, j) in enumerate(candidates):
         a, b = prepared[i], prepared[j]
         if a.id > b.id:
             a, b = b, a
-        result = verify(a, b, idf, config)
+        result = verifier.verify(a, b)
         if result.related and result.relation is not None:
             pairs.append(Pair(a.id, b.id, result.relation, result.scores, result.reason,
                               tuple(result.evidence(a, b))))
@@ -217,7 +217,7 @@ def scan_documents(
     timings["verify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    groups = clusters_from_pairs((p.a, p.b) for p in pairs)
+    groups = clusters_from_pairs((p.a, p.b) for p in pairs if p.relation in config.cluster_relations)
     clusters = tuple(Cluster(f"c{n + 1}", g) for n, g in enumerate(groups))
     timings["cluster"] = time.perf_counter() - t0
 

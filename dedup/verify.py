@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import xxhash
 from rapidfuzz import fuzz, process
 
 from dedup.config import ScanConfig
@@ -57,6 +58,7 @@ class IdfTable:
     def __init__(self, counts: dict[str | None, Counter[str]], totals: dict[str | None, int]) -> None:
         self._counts = counts
         self._totals = totals
+        self._memo: dict[tuple[str | None, str], float] = {}
 
     @classmethod
     def from_documents(cls, docs: Iterable[Prepared]) -> IdfTable:
@@ -82,9 +84,14 @@ class IdfTable:
         return cls({lang: Counter(words) for lang, words in counts.items()}, dict(totals))
 
     def weight(self, word: str, language: str | None) -> float:
-        n = self._totals.get(language, 0)
-        df = self._counts.get(language, Counter()).get(word, 0)
-        return math.log((n + 1) / (df + 1)) + 1.0
+        key = (language, word)
+        value = self._memo.get(key)
+        if value is None:
+            n = self._totals.get(language, 0)
+            counts = self._counts.get(language)
+            df = counts.get(word, 0) if counts is not None else 0
+            value = self._memo[key] = math.log((n + 1) / (df + 1)) + 1.0
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,60 +133,128 @@ class Verification:
         ]
 
 
-def _weights(sentences: Sequence[Sentence], language: str | None, idf: IdfTable,
-             vocab: dict[str, int]) -> np.ndarray:
-    matrix = np.zeros((len(sentences), len(vocab)), dtype=np.float64)
-    for i, s in enumerate(sentences):
-        for w in set(s.content):
-            matrix[i, vocab[w]] = idf.weight(w, language)
-    return matrix
+@dataclass(frozen=True, slots=True)
+class DocFeatures:
+    """What verification needs of one prepared document, computed once per document.
+
+    ``rows``/``cols``/``vals`` list the (sentence, word id, IDF weight) entries of the
+    sentences' content words; word ids come from the :class:`Verifier` that made them.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    sizes: np.ndarray
+    figures: tuple[frozenset[str], ...]
+    texts: tuple[str, ...]
+    long: np.ndarray
+    shingles: np.ndarray
+
+
+class Verifier:
+    """Verifies pairs under one IDF table and configuration, caching per-document features.
+
+    A scan checks each document against several candidates: its features (weights, figures,
+    shingle hashes) are computed once. The cache is per instance; :meth:`forget` drops one.
+    """
+
+    def __init__(self, idf: IdfTable, config: ScanConfig | None = None) -> None:
+        self.idf = idf
+        self.config = config or ScanConfig()
+        self._words: dict[str, int] = {}
+        self._features: dict[int, tuple[Prepared, DocFeatures]] = {}
+
+    def forget(self, doc: Prepared) -> None:
+        self._features.pop(id(doc), None)
+
+    def features(self, doc: Prepared) -> DocFeatures:
+        cached = self._features.get(id(doc))
+        if cached is not None and cached[0] is doc:
+            return cached[1]
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        words = self._words
+        for i, sentence in enumerate(doc.sentences):
+            for w in set(sentence.content):
+                rows.append(i)
+                cols.append(words.setdefault(w, len(words)))
+                vals.append(self.idf.weight(w, doc.language))
+        r = np.asarray(rows, dtype=np.int64)
+        v = np.asarray(vals, dtype=np.float64)
+        sizes = np.bincount(r, weights=v, minlength=len(doc.sentences)) if len(r) else np.zeros(len(doc.sentences))
+        shingles = np.unique(np.fromiter(
+            (xxhash.xxh3_64_intdigest(sh.encode("utf-8")) for sh in word_shingles(doc.surfaces, self.config.ngram)),
+            dtype=np.uint64,
+        ))
+        feats = DocFeatures(
+            rows=r,
+            cols=np.asarray(cols, dtype=np.int64),
+            vals=v,
+            sizes=sizes,
+            figures=tuple(_figures(s) for s in doc.sentences),
+            texts=tuple(" ".join(s.surfaces) for s in doc.sentences),
+            long=np.array([len(s.surfaces) >= 5 for s in doc.sentences], dtype=bool),
+            shingles=shingles,
+        )
+        # keyed by identity, holding the document so that its id cannot be reused meanwhile
+        self._features[id(doc)] = (doc, feats)
+        return feats
+
+    def scores(self, a: Prepared, b: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``."""
+        fa, fb = self.features(a), self.features(b)
+        na, nb = len(a.sentences), len(b.sentences)
+        uniq, inverse = np.unique(np.concatenate([fa.cols, fb.cols]), return_inverse=True)
+        wa = np.zeros((na, len(uniq)))
+        wb = np.zeros((nb, len(uniq)))
+        wa[fa.rows, inverse[: len(fa.cols)]] = fa.vals
+        wb[fb.rows, inverse[len(fa.cols) :]] = fb.vals
+        pa, pb = (wa > 0).astype(np.float64), (wb > 0).astype(np.float64)
+        inter = pa @ pb.T
+        # a word shared by both sentences counts with its mean weight in the two languages
+        weighted = (wa @ pb.T + pa @ wb.T) / 2
+        total = fa.sizes[:, None] + fb.sizes[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overlap = np.where(total > 0, 2 * weighted / total, 0.0)
+        conflict = _number_conflicts(fa.figures, fb.figures)
+        overlap[conflict] = 0.0
+        ratio = np.asarray(process.cdist(fa.texts, fb.texts, scorer=fuzz.ratio, dtype=np.float32), dtype=np.float64)
+        ratio /= 100.0
+        ratio[conflict] = 0.0
+        return overlap, ratio, inter
+
+    def verify(self, a: Prepared, b: Prepared) -> Verification:
+        """Check whether ``a`` and ``b`` share text or content, and how."""
+        return _verify(self, a, b)
 
 
 def sentence_scores(a: Prepared, b: Prepared, idf: IdfTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``."""
-    vocab: dict[str, int] = {}
-    for s in (*a.sentences, *b.sentences):
-        for w in s.content:
-            vocab.setdefault(w, len(vocab))
-    wa = _weights(a.sentences, a.language, idf, vocab)
-    wb = _weights(b.sentences, b.language, idf, vocab)
-    # a word shared by both sentences counts with its mean weight in the two languages
-    inter = (wa > 0).astype(np.float64) @ (wb > 0).T.astype(np.float64)
-    weighted = (wa @ (wb > 0).T + (wa > 0) @ wb.T) / 2
-    sizes_a = wa.sum(axis=1)[:, None]
-    sizes_b = wb.sum(axis=1)[None, :]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        overlap = np.where(sizes_a + sizes_b > 0, 2 * weighted / (sizes_a + sizes_b), 0.0)
-    conflict = _number_conflicts(a.sentences, b.sentences)
-    overlap[conflict] = 0.0
-    texts_a = [" ".join(s.surfaces) for s in a.sentences]
-    texts_b = [" ".join(s.surfaces) for s in b.sentences]
-    ratio = np.asarray(process.cdist(texts_a, texts_b, scorer=fuzz.ratio, dtype=np.float32), dtype=np.float64)
-    ratio /= 100.0
-    ratio[conflict] = 0.0
-    return overlap, ratio, inter
+    return Verifier(idf).scores(a, b)
 
 
-def _figures(sentence: Sentence) -> set[str]:
+def _figures(sentence: Sentence) -> frozenset[str]:
     """Numbers of a sentence, years left out (many unrelated sentences share a year)."""
-    return {w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
+    return frozenset(
+        w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))
+    )
 
 
-def _number_conflicts(sa: Sequence[Sentence], sb: Sequence[Sentence]) -> np.ndarray:
+def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozenset[str]]) -> np.ndarray:
     """True where both sentences state numbers and share almost none of them.
 
     Two sentences with different figures ("Revs 44.5 mln vs 35.7 mln" and "Revs 92.6 mln vs
     77.1 mln") report different facts, however alike their words: templates, not copies.
     A rewrite keeps the figures; a sentence without figures never conflicts.
     """
-    nums_a = [_figures(s) for s in sa]
-    nums_b = [_figures(s) for s in sb]
-    out = np.zeros((len(sa), len(sb)), dtype=bool)
+    out = np.zeros((len(nums_a), len(nums_b)), dtype=bool)
+    with_b = [(j, y) for j, y in enumerate(nums_b) if y]
     for i, x in enumerate(nums_a):
         if not x:
             continue
-        for j, y in enumerate(nums_b):
-            if y and len(x & y) < _NUMBER_AGREEMENT * len(x | y):
+        for j, y in with_b:
+            if len(x & y) < _NUMBER_AGREEMENT * len(x | y):
                 out[i, j] = True
     return out
 
@@ -192,10 +267,10 @@ def _kind(ratio: float, config: ScanConfig) -> MatchKind:
     return "paraphrased"
 
 
-def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, a: Prepared, b: Prepared,
+def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, fa: DocFeatures, fb: DocFeatures,
            config: ScanConfig) -> list[SentenceMatch]:
-    long_a = np.array([len(s.surfaces) >= 5 for s in a.sentences])[:, None]
-    long_b = np.array([len(s.surfaces) >= 5 for s in b.sentences])[None, :]
+    long_a = fa.long[:, None]
+    long_b = fb.long[None, :]
     # character edit similarity is ~0.5 between unrelated sentences of one language, so it
     # only counts from the "edited" level up
     # up; and an edit must keep the content words (templates like "Revs 44.5 mln vs 35.7
@@ -226,21 +301,25 @@ def _share(best: np.ndarray, sizes: np.ndarray, floor: float) -> float:
 
 
 def verify(a: Prepared, b: Prepared, idf: IdfTable, config: ScanConfig | None = None) -> Verification:
-    """Check whether ``a`` and ``b`` share text or content, and how."""
-    config = config or ScanConfig()
+    """Check whether ``a`` and ``b`` share text or content, and how (see :class:`Verifier`)."""
+    return Verifier(idf, config).verify(a, b)
+
+
+def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
+    config = verifier.config
     if not a.sentences or not b.sentences:
         return Verification(False, None, {}, (), "no article text to compare")
-    overlap, ratio, shared = sentence_scores(a, b, idf)
-    matches = _match(overlap, ratio, shared, a, b, config)
+    fa, fb = verifier.features(a), verifier.features(b)
+    overlap, ratio, shared = verifier.scores(a, b)
+    matches = _match(overlap, ratio, shared, fa, fb, config)
 
-    sh_a = set(word_shingles(a.surfaces, config.ngram))
-    sh_b = set(word_shingles(b.surfaces, config.ngram))
-    common = len(sh_a & sh_b)
-    jaccard = common / len(sh_a | sh_b) if sh_a or sh_b else 0.0
-    containment = common / min(len(sh_a), len(sh_b)) if sh_a and sh_b else 0.0
+    n_a, n_b = len(fa.shingles), len(fb.shingles)
+    common = len(np.intersect1d(fa.shingles, fb.shingles, assume_unique=True))
+    jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
+    containment = common / min(n_a, n_b) if n_a and n_b else 0.0
 
-    size_a = np.array([sum(idf.weight(w, a.language) for w in set(s.content)) or 0.5 for s in a.sentences])
-    size_b = np.array([sum(idf.weight(w, b.language) for w in set(s.content)) or 0.5 for s in b.sentences])
+    size_a = np.where(fa.sizes > 0, fa.sizes, 0.5)
+    size_b = np.where(fb.sizes > 0, fb.sizes, 0.5)
     edited = (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP)
     best = np.maximum(np.where(shared >= _MIN_SHARED, overlap, 0.0), np.where(edited, ratio, 0.0))
     content_a, content_b = best.max(axis=1), best.max(axis=0)

@@ -34,9 +34,13 @@ _DEFAULTS = ScanConfig()
               help="Align every related pair: verdict and share of copied/edited/paraphrased/added text.")
 @click.option("--html-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Write one HTML page per related pair (texts side by side) and an index into DIR; implies --align.")
+@click.option("--attribution/--no-attribution", default=True, show_default=True,
+              help="Credits, families (which wire the text comes from) and who copied whom.")
+@click.option("--agencies", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A JSON file of agencies and outlets that extends the packaged table.")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ngram: int,
          doc_threshold: float, passage_threshold: float, min_matches: int, do_align: bool,
-         html_dir: Path | None) -> None:
+         html_dir: Path | None, attribution: bool, agencies: Path | None) -> None:
     """Find copies, syndicated versions and rewrites among the articles in PATHS.
 
     PATHS are files or folders (read recursively): .txt, .md, .html/.htm, .json and
@@ -58,18 +62,25 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ng
     show = not quiet and sys.stderr.isatty()
     with ProgressBars(enabled=show) as bars:
         result = scan_paths([str(p) for p in paths], config, progress=bars.update)
+    attributed = None
+    if attribution or do_align or html_dir is not None:
+        from dedup.attribute import attribute
+        from dedup.credits import load_agency_table
+
+        attributed = attribute(result, table=load_agency_table(agencies) if agencies else None)
     alignments = {}
     if do_align or html_dir is not None:
         from dedup.align import align_pairs
 
-        alignments = align_pairs(result)
+        directions = {(p.a, p.b): attributed.direction(p.a, p.b) for p in result.pairs} if attributed else {}
+        alignments = align_pairs(result, sources={k: d.source for k, d in directions.items() if d is not None})
     if html_dir is not None:
         from dedup.html_report import write_pair_reports
 
         pages = write_pair_reports(result, alignments, html_dir)
         if not quiet:
             click.echo(f"Wrote {len(pages) - 1} pair page(s), index {pages[0]}", err=True)
-    text = render(result, fmt, alignments=alignments)
+    text = render(result, fmt, alignments=alignments, attribution=attributed if attribution else None)
     if output is not None:
         output.write_text(text, encoding="utf-8")
         if not quiet:
