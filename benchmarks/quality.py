@@ -1,0 +1,74 @@
+"""Quality of ``dedup scan`` against a labelled corpus, next to the plain datasketch pipeline.
+
+Runs dedup (library call, same defaults as the CLI) and the datasketch baseline at Jaccard
+thresholds 0.5 and 0.8 on the same documents, then scores all three with evaluate.py: pair
+precision, recall per kind, false pairs on same-topic negatives and unrelated documents,
+adjusted Rand index of the clusters.
+
+Usage::
+
+    python benchmarks/quality.py benchmarks/out/c20k [--limit N] [--json scores.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from baseline import run_baseline  # noqa: E402
+from evaluate import evaluate, load_truth, render_tables  # noqa: E402
+
+
+def _records(folder: Path, limit: int | None) -> list[dict[str, Any]]:
+    out = []
+    with open(folder / "docs.jsonl", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                out.append(json.loads(line))
+                if limit is not None and len(out) >= limit:
+                    break
+    return out
+
+
+def run_dedup(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from dedup import Document, scan_documents
+
+    docs = [Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
+            for r in records]
+    start = time.perf_counter()
+    result = scan_documents(docs).to_dict()
+    seconds = time.perf_counter() - start
+    result["stats"]["docs_per_s"] = round(len(docs) / seconds, 1)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path, help="folder with docs.jsonl and truth.json (corpus.py output)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    parser.add_argument("--no-baseline", action="store_true", help="score dedup only")
+    parser.add_argument("--json", dest="json_out", help="also write the scores as JSON")
+    args = parser.parse_args(argv)
+    truth = load_truth(str(args.corpus))
+    records = _records(args.corpus, args.limit)
+    runs = [("dedup", run_dedup(records))]
+    if not args.no_baseline:
+        texts = [(r["id"], r["text"]) for r in records]
+        for threshold in (0.5, 0.8):
+            runs.append((f"datasketch t={threshold}", run_baseline(texts, threshold=threshold)))
+    scored = [(name, evaluate(truth, pred)) for name, pred in runs]
+    print(render_tables(scored))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(dict(scored), indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

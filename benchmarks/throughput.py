@@ -1,0 +1,134 @@
+"""Throughput of ``dedup scan`` next to the plain datasketch pipeline, measured in the same run.
+
+Each measurement runs in its own child process, so its peak RSS is its own. The dedup side
+is timed end to end (reading the JSON Lines file included) and per stage; the datasketch
+side (word 5-grams, ``MinHash.update`` per shingle, ``MinHashLSH``; see baseline.py) runs on
+the first ``--baseline-limit`` documents, since it is slow, and its docs/s are compared.
+
+Usage::
+
+    python benchmarks/throughput.py benchmarks/out/c20k/docs.jsonl [--limit N] \\
+        [--baseline-limit 5000] [--jobs 1] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import resource
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _read(path: str, limit: int | None) -> list[dict[str, Any]]:
+    out = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                out.append(json.loads(line))
+                if limit is not None and len(out) >= limit:
+                    break
+    return out
+
+
+def _run_dedup(path: str, limit: int | None, jobs: int, queue: Any) -> None:
+    from dedup import Document, scan_documents
+
+    start = time.perf_counter()
+    records = _read(path, limit)
+    docs = [Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
+            for r in records]
+    read_seconds = time.perf_counter() - start
+    kwargs = {"jobs": jobs} if jobs != 1 else {}
+    result = scan_documents(docs, **kwargs)
+    total = time.perf_counter() - start
+    stats = dict(result.stats)
+    stats["seconds"] = {"read": round(read_seconds, 3), **stats["seconds"]}
+    queue.put({
+        "docs": len(docs), "seconds": round(total, 2), "docs_per_s": round(len(docs) / total, 1),
+        "peak_rss_mb": round(_peak_rss_mb(), 1), "stats": stats,
+    })
+
+
+def _run_baseline(path: str, limit: int, queue: Any) -> None:
+    sys.path.insert(0, str(HERE))
+    from baseline import run_baseline
+
+    records = _read(path, limit)
+    start = time.perf_counter()
+    out = run_baseline([(r["id"], r["text"]) for r in records], threshold=0.5)
+    total = time.perf_counter() - start
+    queue.put({"docs": len(records), "seconds": round(total, 2), "docs_per_s": round(len(records) / total, 1),
+               "peak_rss_mb": round(_peak_rss_mb(), 1), "pairs": len(out["pairs"])})
+
+
+def _child(target: Any, *args: Any) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def measure(path: str, *, limit: int | None, baseline_limit: int, jobs: int) -> dict[str, Any]:
+    dedup = _child(_run_dedup, path, limit, jobs)
+    baseline = _child(_run_baseline, path, min(baseline_limit, dedup["docs"]))
+    return {
+        "corpus": path,
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
+        "jobs": jobs,
+        "dedup": dedup,
+        "datasketch_baseline": baseline,
+        "speed_ratio": round(dedup["docs_per_s"] / baseline["docs_per_s"], 2),
+    }
+
+
+def render(m: dict[str, Any]) -> str:
+    d, b = m["dedup"], m["datasketch_baseline"]
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in d["stats"]["seconds"].items())
+    return "\n".join([
+        f"corpus {m['corpus']} ({m['machine']}, {m['date']}, jobs={m['jobs']})",
+        "",
+        "| pipeline | docs | seconds | docs/s | peak RSS MB |",
+        "|---|---|---|---|---|",
+        f"| dedup scan | {d['docs']:,} | {d['seconds']} | {d['docs_per_s']} | {d['peak_rss_mb']} |",
+        f"| plain datasketch (5-grams, t=0.5) | {b['docs']:,} | {b['seconds']} | {b['docs_per_s']} | "
+        f"{b['peak_rss_mb']} |",
+        "",
+        f"dedup stages: {stages}; candidates {d['stats']['candidates']:,}, pairs {d['stats']['pairs']:,}; "
+        f"speed ratio dedup/datasketch: {m['speed_ratio']}",
+    ])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("docs", help="JSON Lines corpus (benchmarks/corpus.py output)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    parser.add_argument("--baseline-limit", type=int, default=5000,
+                        help="documents for the (slow) datasketch pipeline (default 5000)")
+    parser.add_argument("--jobs", type=int, default=1, help="dedup worker processes (default 1)")
+    parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
+    args = parser.parse_args(argv)
+    m = measure(args.docs, limit=args.limit, baseline_limit=args.baseline_limit, jobs=args.jobs)
+    print(render(m))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
