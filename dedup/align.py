@@ -313,24 +313,6 @@ def _source_first(a: Document, b: Document) -> tuple[Document, Document]:
 # The aligner
 
 
-class _MemoIdf(IdfTable):
-    """An IdfTable that remembers its weights: runs ask for the same words many times."""
-
-    def __init__(self, base: IdfTable) -> None:  # no super().__init__: every lookup goes to base
-        self._base = base
-        self._memo: dict[tuple[str, str | None], float] = {}
-
-    def __getattr__(self, name: str) -> Any:  # anything else IdfTable offers comes from base
-        return getattr(self._base, name)
-
-    def weight(self, word: str, language: str | None) -> float:
-        key = (word, language)
-        value = self._memo.get(key)
-        if value is None:
-            value = self._memo[key] = self._base.weight(word, language)
-        return value
-
-
 @dataclass(frozen=True, slots=True)
 class _Match:
     """Derived sentences ``d0..d1`` matched to source sentences ``s0..s1`` (inclusive)."""
@@ -385,7 +367,7 @@ class _Aligner:
         self.src = source
         self.der = derived
         self.config = config
-        self.idf = _MemoIdf(idf)
+        self.idf = idf
         self.processor = TextProcessor()
         self._tokens: dict[tuple[int, int, int], list[Token]] = {}
         self._joined: list[str] | None = None

@@ -80,13 +80,13 @@ def render_table(result: ScanResult, *, width: int = 60, alignments: Alignments 
 
         out += ["", "Who copied whom", render_tree(attribution, result)]
     if alignments:
-        rows = [
+        align_rows = [
             [al.derived_id, al.source_id, al.verdict]
             + [f"{al.coverage.get(k, 0.0):.2f}" for k in ("copied", "edited", "paraphrased", "added")]
             for al in alignments.values()
         ]
         headers = ["derived", "source", "verdict", "copied", "edited", "paraphrased", "added"]
-        out += ["", "Alignments", tabulate(rows, headers=headers, tablefmt="simple")]
+        out += ["", "Alignments", tabulate(align_rows, headers=headers, tablefmt="simple")]
     if result.skipped:
         rows = [[s.path, s.reason] for s in result.skipped]
         out += ["", "Skipped", tabulate(rows, headers=["path", "reason"], tablefmt="simple")]

@@ -448,7 +448,7 @@ class BaseSyndicationIndex(ABC):
         for w in entry.words:
             own[w] = own.get(w, 0) + 1
         totals[entry.language] = totals.get(entry.language, 0) + 1
-        return _MemoIdf.from_counts(df, totals)
+        return IdfTable.from_counts(df, totals)
 
     def _as_document(self, text_or_document: str | Document) -> tuple[Document, str | None]:
         if isinstance(text_or_document, Document):
@@ -456,21 +456,6 @@ class BaseSyndicationIndex(ABC):
         if isinstance(text_or_document, str):
             return Document("<query>", text_or_document), None
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
-
-
-class _MemoIdf(IdfTable):
-    """An IdfTable that remembers each weight: verification asks for the same words many times."""
-
-    def __init__(self, counts: dict[str | None, Counter[str]], totals: dict[str | None, int]) -> None:
-        super().__init__(counts, totals)
-        self._memo: dict[tuple[str, str | None], float] = {}
-
-    def weight(self, word: str, language: str | None) -> float:
-        key = (word, language)
-        value = self._memo.get(key)
-        if value is None:
-            value = self._memo[key] = super().weight(word, language)
-        return value
 
 
 def _with_alignment(match: Match, source: Prepared, derived: Prepared, config: ScanConfig, idf: IdfTable
