@@ -13,6 +13,19 @@ these kinds, each a separate document:
 
 About 60% of the corpus is *unrelated* filler built like sources but without derivatives.
 
+Verbatim sentences are shared only where the truth records reuse (a source and its
+derivatives). Each Reuters sentence is dealt to at most one document (sources, filler,
+``same_topic`` negatives, the new text of rewrites, partial hosts and light-edit inserts); once
+a topic's ~89k-sentence share is used up, new sentences are *spliced*: a clause prefix of one
+sentence of the topic (up to a comma, ";", "said", before "and", or about half way) joined to
+the suffix of another, numbers sometimes moved and a word sometimes changed. A splice is kept
+only if its normalized text and its (prefix, suffix) pair were never emitted before, checked
+in a Bloom filter (no false negatives, so uniqueness is exact; ~10 bits a key, about 100 MB
+at 1,000,000 documents). ``same_topic`` negatives and rewrites' new sentences also avoid the
+source's Reuters stories, halves included. The summary's ``accidental_overlap`` measures the
+result on the written text: pairs of documents in different truth clusters sharing 1+, 2+, ...
+sentences (exact up to ``overlap_sample`` documents, 20,000 by default).
+
 Usage::
 
     python benchmarks/corpus.py --docs 20000 --out benchmarks/out/c20k --seed 1
@@ -40,6 +53,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import hashlib
 import html
 import json
 import logging
@@ -139,6 +153,39 @@ def _split_sentences(paragraph: str) -> list[str]:
     return out
 
 
+def _norm_key(sentence: str) -> str:
+    """A sentence compared loosely: lower case, runs of anything but letters and digits as one
+    space."""
+    return _NORM_RE.sub(" ", sentence.lower()).strip()
+
+
+_SENTENCE_END = tuple(".!?\"'")
+
+
+def sentence_keys(text: str) -> list[str]:
+    """Normalized keys of the sentences of a document's ``text``, in order.
+
+    Paragraphs are split on blank lines, their whitespace (hard wraps included) collapsed and
+    cut with the splitter the corpus is built with. Only sentence-like pieces count: 6+ words
+    ending in sentence punctuation. Site chrome (headers, footers) is lines with no sentence
+    punctuation, so it drops out.
+    """
+    keys: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        para = " ".join(para.split())
+        if not para:
+            continue
+        for sentence in _split_sentences(para):
+            if len(sentence.split()) >= 6 and sentence.endswith(_SENTENCE_END):
+                keys.append(_norm_key(sentence))
+    return keys
+
+
+def _key_hash(key: str) -> int:
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little",
+                          signed=True)
+
+
 def _title_case(title: str) -> str:
     # Reuters titles are upper case; str.title() would give "Australia'S".
     return " ".join(w[:1].upper() + w[1:].lower() for w in title.split())
@@ -200,7 +247,7 @@ def load_material(
             if not body:
                 continue
             candidates = _body_sentences(body.group(1))
-            keys = [_NORM_RE.sub(" ", s.lower()).strip() for s in candidates]
+            keys = [_norm_key(s) for s in candidates]
             fresh = [(s, k) for s, k in zip(candidates, keys, strict=True) if k not in seen]
             # A story mostly made of sentences seen before is a repeat or correction of an
             # earlier wire: keeping its few new sentences would plant near-duplicates.
@@ -524,9 +571,9 @@ def _footer(
     tags = [topic.split("/")[-1], rng.choice(("markets", "business", "economy", "world"))]
     options = [
         "Share this article",
-        f"Read more: {more}",
+        f"Read more: {more.rstrip('.!?')}",
         "Tags: " + ", ".join(tags),
-        f"© {date[:4]} {outlet}. All rights reserved.",
+        f"© {date[:4]} {outlet} | All rights reserved",
         "Follow us on Twitter and Facebook",
         "Sign up for our daily newsletter",
     ]
@@ -551,7 +598,10 @@ class CorpusConfig:
     min_words: int = 400
     max_words: int = 800
     chunk: int = 2000
-    overlap_sample: int = 2000
+    overlap_sample: int = 20000
+    # Use at most this many Reuters sentences per topic (0: all). Tests cap the pool to force
+    # splicing, which otherwise starts only once a topic's original sentences run out.
+    max_pool: int = 0
 
     def __post_init__(self) -> None:
         if self.docs < 1:
@@ -569,6 +619,8 @@ class CorpusConfig:
                 raise ValueError(f"mix weight must be >= 0, got {kind}={weight}")
         if not any(w > 0 for _, w in self.mix):
             raise ValueError("mix must give at least one kind a positive weight")
+        if self.max_pool < 0 or 0 < self.max_pool < 20:
+            raise ValueError(f"max_pool must be 0 (no cap) or >= 20, got {self.max_pool}")
         if not 0 < self.min_words <= self.max_words:
             raise ValueError(
                 f"need 0 < min_words <= max_words, got {self.min_words}, {self.max_words}"
@@ -576,23 +628,102 @@ class CorpusConfig:
 
 
 class _Deck:
-    """A topic's sentences dealt without replacement, reshuffled when exhausted, so reuse
-    is spread evenly and articles dealt in one pass share nothing."""
+    """A topic's sentence ids in random order.
 
-    def __init__(self, ids: list[int], rng: random.Random) -> None:
+    ``cycle=True`` reshuffles and starts again when exhausted (used to pick splice halves);
+    ``cycle=False`` deals every id at most once and then returns ``None`` (used for whole
+    sentences, so an original Reuters sentence appears verbatim in one document only, plus the
+    copies that the truth records). Ids a draw had to skip are put back at the end."""
+
+    def __init__(self, ids: Sequence[int], rng: random.Random, cycle: bool) -> None:
         self._ids = list(ids)
         self._rng = rng
-        self._pos = len(self._ids)
+        self._cycle = cycle
+        self._pos = len(self._ids) if cycle else 0
+        if not cycle:
+            rng.shuffle(self._ids)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._ids) - (0 if self._cycle else self._pos)
 
-    def next(self) -> int:
+    def next(self) -> int | None:
         if self._pos >= len(self._ids):
+            if not self._cycle or not self._ids:
+                return None
             self._rng.shuffle(self._ids)
             self._pos = 0
         self._pos += 1
         return self._ids[self._pos - 1]
+
+    def put_back(self, ids: Sequence[int]) -> None:
+        if ids and not self._cycle:
+            del self._ids[: self._pos]
+            self._pos = 0
+            self._ids.extend(ids)
+
+
+class _SeenFilter:
+    """A Bloom filter over byte keys (normalized sentences and splice (prefix, suffix) pairs).
+
+    No false negatives: a key it says is new was never added, so spliced sentences are
+    guaranteed unique. A false positive (about 1% at the sized capacity, ~10 bits and 7 probes
+    per key) only makes the splicer retry. Memory is ``capacity * 10 / 8`` bytes: about 100 MB
+    for the ~70M keys of a 1,000,000-document corpus, where a Python set would take several GB.
+    """
+
+    def __init__(self, capacity: int, bits_per_key: int = 10, probes: int = 7) -> None:
+        self.bits = max(1 << 16, capacity * bits_per_key)
+        self.probes = probes
+        self.added = 0
+        self._array = bytearray(self.bits // 8 + 1)
+
+    def _positions(self, key: bytes) -> list[int]:
+        digest = hashlib.blake2b(key, digest_size=16).digest()
+        h1 = int.from_bytes(digest[:8], "little")
+        h2 = int.from_bytes(digest[8:], "little") | 1
+        return [(h1 + i * h2) % self.bits for i in range(self.probes)]
+
+    def __contains__(self, key: bytes) -> bool:
+        arr = self._array
+        return all(arr[b >> 3] & (1 << (b & 7)) for b in self._positions(key))
+
+    def add(self, key: bytes) -> None:
+        arr = self._array
+        for b in self._positions(key):
+            arr[b >> 3] |= 1 << (b & 7)
+        self.added += 1
+
+
+def _cut_points(sentence: str) -> list[int]:
+    """Word indexes where ``sentence`` can be cut into a clause prefix and a suffix: after a
+    comma, semicolon or "said", or before "and"; else about half way."""
+    words = sentence.split()
+    n = len(words)
+    cuts = [
+        k for k in range(3, n - 2)
+        if 0.25 * n <= k <= 0.75 * n
+        and (words[k - 1][-1] in ",;" or words[k - 1] == "said" or words[k] == "and")
+    ]
+    return cuts or [max(1, min(n - 1, n // 2))]
+
+
+_NUMBER_RE = re.compile(r"(?<![\w.])(\d+)(?:\.(\d+))?(?![\w.]?\d)")
+
+
+def _vary_numbers(text: str, rng: random.Random, p: float = 0.5) -> str:
+    """Move some numbers by 5-40% (keeping their decimals); years stay."""
+
+    def repl(m: re.Match[str]) -> str:
+        frac = m.group(2)
+        value = float(m.group(0))
+        if rng.random() >= p or (frac is None and 1900 <= value <= 2000) or value == 0:
+            return m.group(0)
+        new = value * (1 + rng.choice((-1, 1)) * rng.uniform(0.05, 0.4))
+        if frac is None:
+            return str(max(1, round(new)))
+        return f"{new:.{len(frac)}f}"
+
+    return _NUMBER_RE.sub(repl, text)
 
 
 @dataclass(slots=True)
@@ -605,7 +736,6 @@ class _Doc:
     role: str
     topic: str
     group: int
-    drawn: list[int]
 
 
 @dataclass(slots=True)
@@ -627,8 +757,26 @@ class Generator:
         self.material = material
         self.rng = random.Random(config.seed)
         self.topics = sorted(material.pools)
-        self.topic_weights = [len(material.pools[t]) for t in self.topics]
-        self.decks = {t: _Deck(material.pools[t], self.rng) for t in self.topics}
+        cap = config.max_pool or None
+        self.pools = {t: material.pools[t][:cap] for t in self.topics}
+        self.topic_weights = [len(self.pools[t]) for t in self.topics]
+        # Whole sentences are dealt once; splice halves come from decks that cycle.
+        self.decks = {t: _Deck(self.pools[t], self.rng, cycle=False) for t in self.topics}
+        self.prefix_decks = {t: _Deck(self.pools[t], self.rng, cycle=True) for t in self.topics}
+        self.suffix_decks = {t: _Deck(self.pools[t], self.rng, cycle=True) for t in self.topics}
+        self.n_original = len(material.sentences)
+        # Spliced sentences of the unit being built (a handle >= n_original -> text, prefix
+        # sentence, suffix sentence); cleared per unit, so memory stays flat.
+        self.spliced: dict[int, tuple[str, int, int]] = {}
+        self.next_handle = self.n_original
+        self._cuts: dict[int, list[int]] = {}
+        capacity = len(material.sentences) + 2 * 40 * config.docs
+        self.seen = _SeenFilter(capacity)
+        for sentence in material.sentences:
+            self.seen.add(_norm_key(sentence).encode())
+        self.stats = {"original_used": 0, "spliced": 0, "splice_retries": 0,
+                      "splice_rejected_seen": 0, "splice_rejected_pair": 0,
+                      "splice_relaxed_story": 0}
         kinds = [(k, w) for k, w in config.mix if w > 0]
         self.kinds = [k for k, _ in kinds]
         self.kind_weights = [w for _, w in kinds]
@@ -659,23 +807,107 @@ class Generator:
         day = min(day + days, 28 if month == 2 else 30)
         return f"{year}-{month:02d}-{day:02d}"
 
-    def _draw(
-        self, topic: str, words: int, exclude_stories: set[int], exclude_ids: set[int]
-    ) -> list[int]:
-        """Deal sentences of ``topic`` until ``words`` words, skipping excluded stories."""
+    # -- sentences: Reuters originals (dealt once) and spliced ones --------------------------
+
+    def _text(self, handle: int) -> str:
+        if handle < self.n_original:
+            return self.material.sentences[handle]
+        return self.spliced[handle][0]
+
+    def _parents(self, handle: int) -> tuple[int, ...]:
+        if handle < self.n_original:
+            return (handle,)
+        return self.spliced[handle][1:]
+
+    def _stories(self, handles: Sequence[int]) -> set[int]:
+        story_of = self.material.story_of
+        return {story_of[p] for h in handles for p in self._parents(h)}
+
+    def _title(self, handle: int) -> str:
+        return self.material.titles[self.material.story_of[self._parents(handle)[0]]]
+
+    def _cut(self, sid: int) -> int:
+        cuts = self._cuts.get(sid)
+        if cuts is None:
+            cuts = self._cuts[sid] = _cut_points(self.material.sentences[sid])
+        return self.rng.choice(cuts)
+
+    def _splice(self, topic: str, exclude_stories: set[int]) -> int:
+        """A new sentence: a clause prefix of one sentence of ``topic`` and the suffix of
+        another, from other stories than ``exclude_stories``, never emitted before (checked on
+        the normalized text) and from a (prefix, suffix) pair never used before."""
+        rng, story_of, sentences = self.rng, self.material.story_of, self.material.sentences
+        pre_deck, suf_deck = self.prefix_decks[topic], self.suffix_decks[topic]
+        for attempt in range(2000):
+            p, q = pre_deck.next(), suf_deck.next()
+            assert p is not None and q is not None
+            if p == q or story_of[p] == story_of[q]:
+                continue
+            # Other stories than the article's own, so a same_topic negative or a rewrite's
+            # new sentences share not even half a sentence with the source; relaxed if the
+            # capped test pools run dry.
+            if attempt < 500 and (story_of[p] in exclude_stories or story_of[q] in exclude_stories):
+                continue
+            self.stats["splice_retries"] += attempt > 0
+            pair = b"%d>%d" % (p, q)
+            if pair in self.seen:
+                self.stats["splice_rejected_pair"] += 1
+                continue
+            prefix = sentences[p].split()[: self._cut(p)]
+            suffix = sentences[q].split()[self._cut(q) :]
+            if prefix[-1][-1] in ".!?:" or len(prefix) + len(suffix) < 6:
+                continue
+            text = " ".join(prefix) + " " + _decapitalize(" ".join(suffix))
+            if rng.random() < 0.5:
+                text = _vary_numbers(text, rng)
+            if rng.random() < 0.3:
+                text = edit_words(text, rng, 1)
+            if (
+                len(text.split()) > 60
+                or text.count('"') % 2
+                or text.count("(") != text.count(")")
+                or len(_split_sentences(text)) != 1
+            ):
+                continue
+            key = _norm_key(text).encode()
+            if key in self.seen:
+                self.stats["splice_rejected_seen"] += 1
+                continue
+            self.seen.add(pair)
+            self.seen.add(key)
+            self.stats["spliced"] += 1
+            self.stats["splice_relaxed_story"] += attempt >= 500
+            handle = self.next_handle
+            self.next_handle += 1
+            self.spliced[handle] = (text, p, q)
+            return handle
+        raise RuntimeError(f"cannot splice a new sentence for topic {topic!r}")
+
+    def _draw(self, topic: str, words: int, exclude_stories: set[int] | None = None) -> list[int]:
+        """Deal sentences of ``topic`` until ``words`` words, from other stories than
+        ``exclude_stories``: unused Reuters sentences while the topic has some, then spliced
+        ones."""
         deck = self.decks[topic]
         story_of, lengths = self.material.story_of, self.material.words
+        exclude_stories = exclude_stories or set()
         out: list[int] = []
+        skipped: list[int] = []
         total = 0
-        for _ in range(3 * len(deck)):
+        while total < words:
             sid = deck.next()
-            if sid in exclude_ids or story_of[sid] in exclude_stories:
+            if sid is None:
+                break
+            if story_of[sid] in exclude_stories:
+                skipped.append(sid)
                 continue
-            exclude_ids.add(sid)
             out.append(sid)
             total += lengths[sid]
-            if total >= words:
-                break
+        deck.put_back(skipped)
+        self.stats["original_used"] += len(out)
+        while total < words:
+            handle = self._splice(topic, exclude_stories)
+            out.append(handle)
+            total += len(self.spliced[handle][0].split())
         return out
 
     def _paragraphs(self, ids: list[int], low: int = 2, high: int = 4) -> list[list[int]]:
@@ -690,8 +922,8 @@ class Generator:
     def _article(
         self, topic: str, words: int, exclude_stories: set[int] | None = None
     ) -> _Article:
-        ids = self._draw(topic, words, set(exclude_stories or ()), set())
-        title = self.material.titles[self.material.story_of[ids[0]]] if ids else "Untitled"
+        ids = self._draw(topic, words, exclude_stories)
+        title = self._title(ids[0]) if ids else "Untitled"
         return _Article(topic, title, self._paragraphs(ids))
 
     def _words(self, low: int | None = None, high: int | None = None) -> int:
@@ -704,19 +936,19 @@ class Generator:
                 return outlet
 
     def _doc(self, text: str, title: str, date: str, outlet: str, role: str, topic: str,
-             group: int, drawn: list[int]) -> _Doc:
+             group: int) -> _Doc:
         self.next_key += 1
-        return _Doc(self.next_key - 1, text, title, date, outlet, role, topic, group, drawn)
+        return _Doc(self.next_key - 1, text, title, date, outlet, role, topic, group)
 
     def _sentences(self, ids: list[int]) -> Paragraph:
-        return [_new(self.material.sentences[i]) for i in ids]
+        return [_new(self._text(i)) for i in ids]
 
     # -- source and its derivatives ------------------------------------------------------
 
     def _render_source(self, article: _Article) -> tuple[str, list[list[tuple[int, int]]]]:
         text, origins = render(
             [
-                [[(self.material.sentences[s], 0, 0)] for s in para]
+                [[(self._text(s), 0, 0)] for s in para]
                 for para in article.paragraphs
             ]
         )
@@ -725,9 +957,8 @@ class Generator:
 
     def _copied(self, article: _Article, pos: list[list[tuple[int, int]]]) -> list[Paragraph]:
         """The source's paragraphs as fragments pointing back at the source text."""
-        sentences = self.material.sentences
         return [
-            [[(sentences[s], *pos[p][i])] for i, s in enumerate(para)]
+            [[(self._text(s), *pos[p][i])] for i, s in enumerate(para)]
             for p, para in enumerate(article.paragraphs)
         ]
 
@@ -750,7 +981,7 @@ class Generator:
             text = hard_wrap(text, 70)
         title = src["title"] if rng.random() < 0.6 else f"{src['title']} | {outlet}"
         return {"text": text, "origins": origins, "title": title, "date": date,
-                "outlet": outlet, "drawn": [], "edited": False}
+                "outlet": outlet, "edited": False}
 
     def _trimmed(self, copied: list[Paragraph], src: dict[str, Any]) -> dict[str, Any]:
         rng = self.rng
@@ -764,7 +995,7 @@ class Generator:
         header = _header(rng, outlet, date, src["topic"]) if rng.random() < 0.5 else []
         text, origins = render(paragraphs, header)
         return {"text": text, "origins": origins, "title": src["title"], "date": date,
-                "outlet": outlet, "drawn": [], "edited": False}
+                "outlet": outlet, "edited": False}
 
     def _light_edit(self, copied: list[Paragraph], src: dict[str, Any]) -> dict[str, Any]:
         rng = self.rng
@@ -781,14 +1012,14 @@ class Generator:
             if new_para:
                 paragraphs.append(new_para)
         other = self._topic(exclude=src["topic"])
-        drawn = self._draw(other, rng.randint(30, 70), set(), set())
+        drawn = self._draw(other, rng.randint(30, 70))
         paragraphs.insert(rng.randint(1, len(paragraphs)), self._sentences(drawn))
         outlet = self._outlet(src["outlet"])
         date = self._later(src["date"], rng.randint(0, 3))
         header = _header(rng, outlet, date, src["topic"]) if rng.random() < 0.5 else []
         text, origins = render(paragraphs, header)
         return {"text": text, "origins": origins, "title": edit_words(src["title"], rng, 2),
-                "date": date, "outlet": outlet, "drawn": drawn, "edited": True}
+                "date": date, "outlet": outlet, "edited": True}
 
     def _heavy_rewrite(
         self, copied: list[Paragraph], src: dict[str, Any], article: _Article
@@ -828,12 +1059,11 @@ class Generator:
                 i += 1
         # New sentences come from other stories of the same topic: same vocabulary, and
         # none of the source's own sentences.
-        stories = {self.material.story_of[s] for s in article.ids}
+        stories = self._stories(article.ids)
         kept_words = sum(len(f[0].split()) for f in rewritten)
-        drawn = self._draw(src["topic"], round(kept_words * rng.uniform(0.25, 0.67)), stories,
-                           set(article.ids))
+        drawn = self._draw(src["topic"], round(kept_words * rng.uniform(0.25, 0.67)), stories)
         for sid in drawn:
-            sentences.insert(rng.randint(1, len(sentences)), _new(self.material.sentences[sid]))
+            sentences.insert(rng.randint(1, len(sentences)), _new(self._text(sid)))
         paragraphs: list[Paragraph] = []
         i = 0
         while i < len(sentences):
@@ -848,7 +1078,7 @@ class Generator:
         text, origins = render(lead + rest)
         return {"text": text, "origins": origins,
                 "title": edit_words(reorder_clause(src["title"], rng), rng, 3),
-                "date": date, "outlet": outlet, "drawn": drawn, "edited": True}
+                "date": date, "outlet": outlet, "edited": True}
 
     def _partial(self, copied: list[Paragraph], src: dict[str, Any],
                  article: _Article) -> dict[str, Any]:
@@ -862,9 +1092,9 @@ class Generator:
                      for p in taken]
         taken_words = sum(len(f[0].split()) for p in taken for s in p for f in s)
         topic = src["topic"] if rng.random() < 0.5 else self._topic(exclude=src["topic"])
-        stories = {self.material.story_of[s] for s in article.ids}
+        stories = self._stories(article.ids)
         host_words = max(150, self._words(400, 700) - taken_words)
-        host_ids = self._draw(topic, host_words, stories, set(article.ids))
+        host_ids = self._draw(topic, host_words, stories)
         host = [self._sentences(p) for p in self._paragraphs(host_ids)] or [[]]
         if rng.random() < 0.7:
             at = rng.randint(1, len(host)) if len(host) > 1 else len(host)
@@ -878,32 +1108,34 @@ class Generator:
         date = self._later(src["date"], rng.randint(0, 7))
         header = _header(rng, outlet, date, topic) if rng.random() < 0.5 else []
         text, origins = render(paragraphs, header)
-        title = self.material.titles[self.material.story_of[host_ids[0]]] if host_ids else "News"
+        title = self._title(host_ids[0]) if host_ids else "News"
         return {"text": text, "origins": origins, "title": title, "date": date,
-                "outlet": outlet, "drawn": host_ids, "edited": edited, "topic": topic}
+                "outlet": outlet, "edited": edited, "topic": topic}
 
     def _same_topic(self, src: dict[str, Any], article: _Article) -> dict[str, Any]:
-        stories = {self.material.story_of[s] for s in article.ids}
-        neg = self._article(src["topic"], self._words(), stories)
+        # Same topic (so same vocabulary), other stories, and no sentence of the source.
+        neg = self._article(src["topic"], self._words(), self._stories(article.ids))
         text, _ = self._render_source(neg)
         return {"text": text, "origins": [], "title": neg.title,
                 "date": self._later(src["date"], self.rng.randint(0, 10)),
-                "outlet": self._outlet(src["outlet"]), "drawn": neg.ids, "edited": False}
+                "outlet": self._outlet(src["outlet"]), "edited": False}
 
     # -- units -----------------------------------------------------------------------------
 
     def unrelated(self) -> _Doc:
+        self.spliced.clear()
         topic = self._topic()
         article = self._article(topic, self._words())
         text, _ = self._render_source(article)
         group = self.next_group
         self.next_group += 1
         return self._doc(text, article.title, self._date(), self._outlet(), "unrelated", topic,
-                         group, article.ids)
+                         group)
 
     def source_group(self, max_docs: int) -> tuple[list[_Doc], list[dict[str, Any]]]:
         """A source and 1..max_derivatives derivatives; returns docs and truth pairs by key."""
         rng = self.rng
+        self.spliced.clear()
         topic = self._topic()
         article = self._article(topic, self._words())
         text, pos = self._render_source(article)
@@ -912,7 +1144,7 @@ class Generator:
         src = {"text": text, "title": article.title, "date": self._date(),
                "outlet": self._outlet(), "topic": topic}
         source = self._doc(text, src["title"], src["date"], src["outlet"], "source", topic,
-                           group, article.ids)
+                           group)
         docs, pairs = [source], []
         count = min(rng.randint(1, self.config.max_derivatives), max_docs - 1)
         for _ in range(count):
@@ -935,7 +1167,7 @@ class Generator:
                 doc_group = self.next_group
                 self.next_group += 1
             doc = self._doc(made["text"], made["title"], made["date"], made["outlet"], kind,
-                            made.get("topic", topic), doc_group, made["drawn"])
+                            made.get("topic", topic), doc_group)
             docs.append(doc)
             pairs.append({
                 "a": source.key, "b": doc.key, "kind": kind, "edited": made["edited"],
@@ -951,29 +1183,50 @@ def _peak_rss_mb() -> float:
 def _overlap_stats(
     flat: array, offsets: array, groups: array, sample: int, seed: int
 ) -> dict[str, Any]:
-    """Estimate how many sentences unrelated documents share, from a sample of documents.
+    """Count the sentences that documents of different truth clusters share.
 
-    Only sentences dealt to a document are counted (not those it copies from its source), and
-    pairs inside one cluster are excluded: what is left is accidental overlap.
+    ``flat[offsets[d]:offsets[d + 1]]`` are 64-bit hashes of the sentence keys of document
+    ``d`` (:func:`sentence_keys` of its text, so chrome is left out and edited copies count as
+    they read) and ``groups[d]`` its truth cluster (a singleton has its own). Pairs inside one
+    cluster are reuse the truth records; everything else is accidental overlap. Up to
+    ``sample`` documents are compared against all others: exact when ``sample`` covers the
+    corpus, an estimate beyond that.
     """
-    sents = np.frombuffer(flat, dtype=np.int32) if len(flat) else np.zeros(0, np.int32)
+    sents = np.frombuffer(flat, dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
     offs = np.frombuffer(offsets, dtype=np.int64)
     grp = np.frombuffer(groups, dtype=np.int32)
     n_docs = len(offs) - 1
     lengths = np.diff(offs)
-    doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    order = np.argsort(sents, kind="stable")
-    sorted_sents, sorted_docs = sents[order], doc_of[order]
     rng = np.random.default_rng(seed)
     with_text = np.flatnonzero(lengths > 0)
-    picked = rng.choice(with_text, size=min(sample, len(with_text)), replace=False)
+    picked = np.sort(rng.choice(with_text, size=min(sample, len(with_text)), replace=False))
+    mine = {int(d): np.unique(sents[offs[d] : offs[d + 1]]) for d in picked}
+    wanted = np.unique(np.concatenate(list(mine.values()))) if mine else np.zeros(0, np.int64)
+    # Every occurrence of a sampled document's sentence anywhere, found in chunks so memory
+    # stays flat at 1M documents.
+    hit_hash, hit_doc = [], []
+    step = 1 << 22
+    for start in range(0, len(sents), step):
+        chunk = sents[start : start + step]
+        if not len(wanted):
+            break
+        at = np.minimum(np.searchsorted(wanted, chunk), len(wanted) - 1)
+        where = np.flatnonzero(wanted[at] == chunk) + start
+        hit_hash.append(sents[where])
+        hit_doc.append(np.searchsorted(offs, where, side="right") - 1)
+    hh = np.concatenate(hit_hash) if hit_hash else np.zeros(0, np.int64)
+    hd = np.concatenate(hit_doc) if hit_doc else np.zeros(0, np.int64)
+    order = np.lexsort((hd, hh))
+    hh, hd = hh[order], hd[order]
+    keep = np.ones(len(hh), bool)
+    keep[1:] = (hh[1:] != hh[:-1]) | (hd[1:] != hd[:-1])  # a document counts a sentence once
+    hh, hd = hh[keep], hd[keep]
     hist = np.zeros(8, dtype=np.int64)  # shared sentences 0..6, 7+
     max_shared, max_fraction, total_shared = 0, 0.0, 0
-    for d in picked:
-        mine = np.unique(sents[offs[d] : offs[d + 1]])
-        lo = np.searchsorted(sorted_sents, mine, "left")
-        hi = np.searchsorted(sorted_sents, mine, "right")
-        others = np.concatenate([sorted_docs[a:b] for a, b in zip(lo, hi, strict=True)])
+    for d, own in mine.items():
+        lo = np.searchsorted(hh, own, "left")
+        hi = np.searchsorted(hh, own, "right")
+        others = np.concatenate([hd[a:b] for a, b in zip(lo, hi, strict=True)])
         others = others[grp[others] != grp[d]]
         if len(others):
             ids, counts = np.unique(others, return_counts=True)
@@ -981,28 +1234,32 @@ def _overlap_stats(
             total_shared += int(counts.sum())
             max_shared = max(max_shared, int(counts.max()))
             # Share of the smaller article, among articles (10+ sentences), not inserts.
-            if len(mine) >= 10:
+            if len(own) >= 10:
                 big = lengths[ids] >= 10
                 if big.any():
-                    fraction = counts[big] / np.minimum(lengths[ids][big], len(mine))
+                    fraction = counts[big] / np.minimum(lengths[ids][big], len(own))
                     max_fraction = max(max_fraction, float(fraction.max()))
     pairs = len(picked) * max(0, n_docs - 1)
     hist[0] = pairs - hist[1:].sum()
     at_least = {f">={k}": int(hist[k:].sum()) / pairs if pairs else 0.0 for k in (1, 2, 3, 5)}
-    used = np.unique(sents).size
+    all_pairs = n_docs * (n_docs - 1) / 2
+    distinct = 0
+    if len(sents):
+        ordered = np.sort(sents)
+        distinct = int(np.count_nonzero(ordered[1:] != ordered[:-1])) + 1
+        del ordered
     return {
         "sampled_docs": int(len(picked)),
+        "exact": bool(len(picked) == len(with_text)),
         "pairs_checked": int(pairs),
         "pair_share_rate": at_least,
-        "pairs_sharing_3plus_estimated_total": round(
-            at_least[">=3"] * n_docs * (n_docs - 1) / 2
-        ),
+        "pairs_sharing_estimated_total": {k: round(v * all_pairs) for k, v in at_least.items()},
         "mean_shared_sentences_per_pair": total_shared / pairs if pairs else 0.0,
         "max_shared_sentences": max_shared,
         "max_shared_fraction_of_article": round(max_fraction, 4),
         "sentence_uses": int(len(sents)),
-        "distinct_sentences_used": int(used),
-        "reuse_factor": round(len(sents) / used, 2) if used else 0.0,
+        "distinct_sentences": distinct,
+        "reuse_factor": round(len(sents) / distinct, 2) if distinct else 0.0,
     }
 
 
@@ -1032,7 +1289,7 @@ def generate(
     clusters: list[list[str]] = []
     n_pairs = 0
     words_total = 0
-    flat, offsets, groups = array("i"), array("q", [0]), array("i")
+    flat, offsets, groups = array("q"), array("q", [0]), array("i")
     written = 0
     pending_docs: list[_Doc] = []
     pending_pairs: list[dict[str, Any]] = []
@@ -1055,7 +1312,7 @@ def generate(
                 documents.append((doc_id, doc.role, doc.topic))
                 roles[doc.role] = roles.get(doc.role, 0) + 1
                 words_total += len(doc.text.split())
-                flat.extend(doc.drawn)
+                flat.extend(_key_hash(k) for k in sentence_keys(doc.text))
                 offsets.append(len(flat))
                 groups.append(doc.group)
             for pair in pending_pairs:
@@ -1099,9 +1356,21 @@ def generate(
         "reuters_sentences": len(material.sentences),
         "topics": len(material.pools),
         "accidental_overlap": overlap,
+        "sentences": {
+            "reuters_used_verbatim": gen.stats["original_used"],
+            "reuters_available": sum(len(p) for p in gen.pools.values()),
+            "spliced": gen.stats["spliced"],
+            "splice_retries": gen.stats["splice_retries"],
+            "splice_rejected_seen_sentence": gen.stats["splice_rejected_seen"],
+            "splice_rejected_seen_pair": gen.stats["splice_rejected_pair"],
+            "splice_story_exclusion_relaxed": gen.stats["splice_relaxed_story"],
+            "seen_filter": {"keys": gen.seen.added, "bits": gen.seen.bits,
+                            "probes": gen.seen.probes},
+        },
         "config": {"unrelated_fraction": config.unrelated_fraction,
                    "max_derivatives": config.max_derivatives, "mix": dict(config.mix),
-                   "min_words": config.min_words, "max_words": config.max_words},
+                   "min_words": config.min_words, "max_words": config.max_words,
+                   "max_pool": config.max_pool},
     }
     # truth.json is streamed too: the pairs are copied line by line from truth.jsonl.
     with open(out_dir / "truth.json", "w", encoding="utf-8") as fh:

@@ -4,7 +4,8 @@ Usage::
 
     python benchmarks/evaluate.py --truth benchmarks/out/c20k/truth.json \\
         --pred baseline-0.5.json --name "datasketch 0.5" \\
-        --pred baseline-0.8.json --name "datasketch 0.8" [--json scores.json]
+        --pred baseline-0.8.json --name "datasketch 0.8" [--json scores.json] \\
+        [--docs benchmarks/out/c20k/docs.jsonl]
 
 ``--truth`` is the ``truth.json`` written by ``corpus.py`` (or its folder). ``--pred`` is a
 result in the ``dedup scan`` contract: ``pairs`` of ``{"a", "b"}`` and ``clusters`` of
@@ -20,22 +21,27 @@ Metrics:
   those touching a ``same_topic`` negative, those between two unrelated filler documents, and
   the rest;
 - cluster pair precision/recall and the adjusted Rand index of the predicted clustering against
-  the truth clustering over all documents, singletons included.
+  the truth clustering over all documents, singletons included;
+- with ``--docs DOCS.jsonl``: how many false pairs share 2+ identical sentences (split and
+  normalized as ``corpus.sentence_keys`` does), i.e. whether a "false" pair is really reuse
+  that the truth does not record (the generator keeps this at zero by construction).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
 
 NEGATIVE_KIND = "same_topic"
+SHARED_SENTENCES = 2  # a false pair sharing this many identical sentences is reported apart
 
 
 def _pairs2(n: int) -> int:
@@ -106,12 +112,55 @@ def load_truth(path: str) -> dict[str, Any]:
         return json.load(fh)
 
 
+def _corpus_module() -> Any:
+    """``benchmarks/corpus.py``, imported on demand (it lives next to this file)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    return importlib.import_module("corpus")
+
+
+def shared_sentence_counts(
+    pairs: Iterable[tuple[str, str]], docs: str | os.PathLike[str] | Mapping[str, str]
+) -> dict[tuple[str, str], int]:
+    """Number of identical sentences each pair's two documents share.
+
+    ``docs`` is a ``docs.jsonl`` path (read once, keeping only the documents the pairs name) or
+    a mapping from id to text.
+    """
+    sentence_keys = _corpus_module().sentence_keys
+    pairs = list(pairs)
+    wanted = {d for pair in pairs for d in pair}
+    keys: dict[str, set[str]] = {}
+    if isinstance(docs, Mapping):
+        for doc in wanted & set(docs):
+            keys[doc] = set(sentence_keys(docs[doc]))
+    else:
+        with open(docs, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                if record["id"] in wanted:
+                    keys[record["id"]] = set(sentence_keys(record["text"]))
+    empty: set[str] = set()
+    return {(a, b): len(keys.get(a, empty) & keys.get(b, empty)) for a, b in pairs}
+
+
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
     return num / den if den else empty
 
 
-def evaluate(truth: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
+def evaluate(
+    truth: dict[str, Any],
+    pred: dict[str, Any],
+    docs: str | os.PathLike[str] | Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Score a scan result ``pred`` against a corpus ``truth``; every rate is in [0, 1].
+
+    With ``docs`` (a ``docs.jsonl`` path or id -> text), ``false_pairs_sharing_sentences``
+    counts the false pairs, by category, whose documents share 2+ identical sentences; else it
+    is ``None``.
 
     The documents scored are those of the truth that ``pred["documents"]`` lists (all of the
     truth's if ``pred`` has no ``documents``), so a run over the first N documents
@@ -169,18 +218,29 @@ def evaluate(truth: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
 
     correct = 0
     false_pairs = Counter({"same_topic": 0, "unrelated": 0, "other": 0})
-    for a, b in predicted:
+    false_category: dict[tuple[str, str], str] = {}
+    for a, b in sorted(predicted):
         ta = truth_of.get(a)
         if ta is not None and ta == truth_of.get(b):
             correct += 1
-        elif (a in negative_of and negative_of[a] == truth_of.get(b)) or (
+            continue
+        if (a in negative_of and negative_of[a] == truth_of.get(b)) or (
             b in negative_of and negative_of[b] == truth_of.get(a)
         ):
-            false_pairs["same_topic"] += 1
+            category = "same_topic"
         elif roles.get(a) == "unrelated" and roles.get(b) == "unrelated":
-            false_pairs["unrelated"] += 1
+            category = "unrelated"
         else:
-            false_pairs["other"] += 1
+            category = "other"
+        false_pairs[category] += 1
+        false_category[a, b] = category
+    sharing: dict[str, int] | None = None
+    if docs is not None:
+        sharing = {"all": 0, "same_topic": 0, "unrelated": 0, "other": 0}
+        for pair, shared in shared_sentence_counts(false_category, docs).items():
+            if shared >= SHARED_SENTENCES:
+                sharing["all"] += 1
+                sharing[false_category[pair]] += 1
 
     def found(a: str, b: str) -> tuple[bool, bool]:
         direct = ((a, b) if a < b else (b, a)) in predicted
@@ -240,6 +300,7 @@ def evaluate(truth: dict[str, Any], pred: dict[str, Any]) -> dict[str, Any]:
         },
         "false_pairs": dict(false_pairs),
         "false_unrelated_pair_rate": _ratio(false_pairs["unrelated"], _pairs2(n_unrelated), 0.0),
+        "false_pairs_sharing_sentences": sharing,
         "predicted_clusters": len(pred_member_lists),
         "truth_clusters": len(truth_member_lists),
         "cluster_pair_precision": _ratio(same_both, pred_pair_total),
@@ -256,18 +317,25 @@ def _pct(x: float) -> str:
 def render_tables(results: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Two plain-text tables: overall scores per prediction, and recall per kind."""
     summary = []
+    with_sharing = any(r.get("false_pairs_sharing_sentences") is not None for _, r in results)
     for name, r in results:
         stats = r.get("stats", {})
-        summary.append([
+        row = [
             name, r["predicted_pairs"], _pct(r["pair_precision"]),
             _pct(r["recall"]["all"]["direct"]), _pct(r["recall"]["all"]["cluster"]),
             f"{r['ari']:.4f}", _pct(r["cluster_pair_precision"]),
             r["false_pairs"]["same_topic"], r["false_pairs"]["unrelated"],
-            r["false_pairs"]["other"], stats.get("docs_per_s", ""), stats.get("peak_rss_mb", ""),
-        ])
+            r["false_pairs"]["other"],
+        ]
+        if with_sharing:
+            sharing = r.get("false_pairs_sharing_sentences")
+            row.append("" if sharing is None else sharing["all"])
+        summary.append(row + [stats.get("docs_per_s", ""), stats.get("peak_rss_mb", "")])
     head = ["prediction", "pairs", "precision %", "recall %", "recall % (clusters)", "ARI",
-            "cluster precision %", "false: same_topic", "false: unrelated", "false: other",
-            "docs/s", "peak RSS MB"]
+            "cluster precision %", "false: same_topic", "false: unrelated", "false: other"]
+    if with_sharing:
+        head.append(f"false sharing {SHARED_SENTENCES}+ sentences")
+    head += ["docs/s", "peak RSS MB"]
     kinds = [k for k in results[0][1]["recall"] if k != "all"] + ["all"] if results else []
     recall_rows = []
     for kind in kinds:
@@ -300,6 +368,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pred", action="append", required=True, help="scan result JSON")
     parser.add_argument("--name", action="append", default=[], help="label for each --pred")
     parser.add_argument("--json", help="write all scores as JSON here")
+    parser.add_argument(
+        "--docs", help=f"docs.jsonl of the corpus: count false pairs sharing {SHARED_SENTENCES}+ "
+        "identical sentences (optional)",
+    )
     args = parser.parse_args(argv)
     if args.name and len(args.name) != len(args.pred):
         parser.error(f"give one --name per --pred ({len(args.pred)}), got {len(args.name)}")
@@ -308,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     results = []
     for name, path in zip(names, args.pred, strict=True):
         with open(path, encoding="utf-8") as fh:
-            results.append((name, evaluate(truth, json.load(fh))))
+            results.append((name, evaluate(truth, json.load(fh), args.docs)))
     print(render_tables(results))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -20,7 +20,7 @@ import platform
 import resource
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def measure(path: str, *, limit: int | None, baseline_limit: int, jobs: int) -> 
     baseline = _child(_run_baseline, path, min(baseline_limit, dedup["docs"]))
     return {
         "corpus": path,
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
         "jobs": jobs,
         "dedup": dedup,

@@ -63,24 +63,46 @@ def candidate_pairs(
     ``max_bucket`` distinct owners are skipped: a key shared by that many documents is
     common vocabulary, not copying.
     """
-    hits: dict[tuple[int, int], int] = {}
     if keys.size == 0:
         return set()
+    owners = np.asarray(owners, dtype=np.int64)
+    n_owners = int(owners.max()) + 1 if owners.size else 0
+    found: list[np.ndarray] = []
     for band in range(keys.shape[1]):
-        col = keys[:, band]
-        order = np.argsort(col, kind="stable")
-        sorted_keys = col[order]
-        boundaries = np.flatnonzero(sorted_keys[1:] != sorted_keys[:-1]) + 1
-        starts = np.concatenate(([0], boundaries))
-        ends = np.concatenate((boundaries, [len(col)]))
-        multi = np.flatnonzero(ends - starts > 1)
-        for g in multi:
-            members = np.unique(owners[order[starts[g] : ends[g]]])
-            if len(members) < 2 or len(members) > max_bucket:
-                continue
-            m = members.tolist()
-            for x in range(len(m)):
-                for y in range(x + 1, len(m)):
-                    pair = (m[x], m[y])
-                    hits[pair] = hits.get(pair, 0) + 1
-    return {pair for pair, n in hits.items() if n >= min_hits}
+        found.append(_band_pairs(keys[:, band], owners, max_bucket))
+    codes = np.concatenate(found) if found else np.empty(0, np.int64)
+    if codes.size == 0:
+        return set()
+    # each bucket contributes a pair once; a pair's hits are the buckets (over all bands) it is in
+    codes, hits = np.unique(codes, return_counts=True)
+    codes = codes[hits >= min_hits]
+    first, second = np.divmod(codes, n_owners)
+    return set(zip(first.tolist(), second.tolist(), strict=True))
+
+
+def _band_pairs(col: np.ndarray, owners: np.ndarray, max_bucket: int) -> np.ndarray:
+    """Codes ``i * n + j`` of owner pairs ``i < j`` sharing a bucket of one band, one per bucket."""
+    n = int(owners.max()) + 1
+    # distinct (key, owner) entries, sorted by key then owner
+    order = np.lexsort((owners, col))
+    k, o = col[order], owners[order]
+    keep = np.ones(len(k), dtype=bool)
+    keep[1:] = (k[1:] != k[:-1]) | (o[1:] != o[:-1])
+    k, o = k[keep], o[keep]
+    if len(k) < 2:
+        return np.empty(0, np.int64)
+    boundaries = np.flatnonzero(k[1:] != k[:-1]) + 1
+    starts = np.concatenate(([0], boundaries))
+    sizes = np.diff(np.concatenate((starts, [len(k)])))
+    ok = (sizes >= 2) & (sizes <= max_bucket)
+    starts, sizes = starts[ok], sizes[ok]
+    if not len(starts):
+        return np.empty(0, np.int64)
+    out = []
+    # pairs (x, y), x < y, inside each bucket: for offset d = 1..s-1, member x with member x + d
+    for d in range(1, int(sizes.max())):
+        s, z = starts[sizes > d], sizes[sizes > d]
+        counts = z - d
+        base = np.repeat(s, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        out.append(o[base] * n + o[base + d])
+    return np.concatenate(out)

@@ -99,7 +99,9 @@ class Token:
         return self.surface[:1].isdigit()
 
 
+@lru_cache(maxsize=1 << 18)
 def _surface(raw: str) -> str:
+    # cached per distinct raw word: a corpus repeats a few hundred thousand words millions of times
     if raw[:1].isdigit():
         parts = _THOUSANDS_SEP.split(raw)
         if len(parts) > 1 and all(len(p) == 3 for p in parts[1:]):
@@ -111,18 +113,27 @@ def _surface(raw: str) -> str:
 def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
     """Tokens of ``text[start:end]`` with offsets into ``text``."""
     end = len(text) if end is None else end
-    return [Token(m.start(), m.end(), _surface(m.group())) for m in _TOKEN.finditer(text, start, end)]
+    surface = _surface
+    return [Token(m.start(), m.end(), surface(m.group())) for m in _TOKEN.finditer(text, start, end)]
+
+
+def surfaces(text: str, start: int = 0, end: int | None = None) -> list[str]:
+    """Surface forms of the tokens of ``text[start:end]``: ``[t.surface for t in tokenize(...)]``,
+    without building :class:`Token` objects (the fast path of preparation).
+
+    >>> surfaces("L’Élysée a dit « non »")
+    ['l', 'elysee', 'a', 'dit', 'non']
+    """
+    end = len(text) if end is None else end
+    return list(map(_surface, _TOKEN.findall(text, start, end)))
 
 
 def detect_language(surfaces: Iterable[str]) -> str | None:
     """Guess the language from stop-word hits: "en", "fr", or None when unsure."""
-    counts = dict.fromkeys(LANGUAGES, 0)
-    total = 0
-    for word in surfaces:
-        total += 1
-        for lang in LANGUAGES:
-            if word in stop_words(lang):
-                counts[lang] += 1
+    words = surfaces if isinstance(surfaces, (list, tuple)) else list(surfaces)
+    total = len(words)
+    counts = {lang: sum(1 for w in words if w in stops)
+              for lang, stops in ((lang, stop_words(lang)) for lang in LANGUAGES)}
     if not total:
         return None
     best = max(counts, key=lambda lang: counts[lang])
@@ -141,6 +152,9 @@ class TextProcessor:
 
     def tokens(self, text: str, start: int = 0, end: int | None = None) -> list[Token]:
         return tokenize(text, start, end)
+
+    def surfaces(self, text: str, start: int = 0, end: int | None = None) -> list[str]:
+        return surfaces(text, start, end)
 
     def content_form(self, surface: str, language: str | None) -> str | None:
         """The stemmed content form of a surface word, or None for stop words and noise."""
@@ -169,9 +183,17 @@ class TextProcessor:
         return str(stemmer.stemWord(surface))
 
     def content_forms(self, tokens: Iterable[Token], language: str | None) -> list[str]:
+        return self.content_forms_of(tuple(t.surface for t in tokens), language)
+
+    def content_forms_of(self, words: Iterable[str], language: str | None) -> list[str]:
+        """Content forms of surface words, in order, stop words and noise left out."""
+        stems = self._stems
         out = []
-        for tok in tokens:
-            form = self.content_form(tok.surface, language)
+        for surface in words:
+            form = stems.get((language, surface))
+            if form is None:
+                form = self._content_form(surface, language)
+                stems[(language, surface)] = form
             if form:
                 out.append(form)
         return out

@@ -63,13 +63,13 @@ def prepare(
     text = doc.text
     kept, removed = split_lines(text, frequent=frequent_lines)
     spans = split_into_sentences(text, kept)
-    tokens = [processor.tokens(text, span.start, span.end) for _, span in spans]
-    language = detect_language(t.surface for toks in tokens for t in toks)
+    words = [processor.surfaces(text, span.start, span.end) for _, span in spans]
+    language = detect_language([w for ws in words for w in ws])
     out = []
-    for (paragraph, span), toks in zip(spans, tokens, strict=True):
-        if not toks:
+    for (paragraph, span), ws in zip(spans, words, strict=True):
+        if not ws:
             continue
-        surfaces = tuple(t.surface for t in toks)
-        content = tuple(processor.content_forms(toks, language))
+        surfaces = tuple(ws)
+        content = tuple(processor.content_forms_of(surfaces, language))
         out.append(Sentence(span, paragraph, surfaces, content))
     return Prepared(doc, language, tuple(out), tuple(removed))

@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
-from dedup.clean import count_line_keys, frequent_lines
-from dedup.cluster import clusters_from_pairs
+from dedup import stages
 from dedup.config import ScanConfig
-from dedup.index import band_keys, candidate_pairs, lsh_params
-from dedup.normalize import TextProcessor
-from dedup.prepare import Prepared, prepare
-from dedup.shingle import passage_sets, word_shingles
-from dedup.sign import MinHasher
+from dedup.errors import ConfigError, InputError
+from dedup.parallel import Backend, make_backend, resolve_jobs
+from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
 from dedup.types import Document, Skipped
-from dedup.verify import IdfTable, Relation, Verifier
+
+__all__ = ["Cluster", "Fingerprinter", "Fingerprints", "Pair", "Progress", "ScanResult", "scan_documents",
+           "scan_paths"]
 
 log = logging.getLogger(__name__)
 
@@ -37,52 +36,6 @@ Progress = Callable[[str, int, int], None]
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class Pair:
-    """Two related documents, how they are related, the scores and why."""
-
-    a: str
-    b: str
-    relation: Relation
-    scores: Mapping[str, float]
-    reason: str
-    evidence: tuple[Mapping[str, Any], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "a": self.a,
-            "b": self.b,
-            "relation": self.relation,
-            "scores": dict(self.scores),
-            "reason": self.reason,
-            "evidence": [dict(e) for e in self.evidence],
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Cluster:
-    """Documents connected by related pairs."""
-
-    id: str
-    members: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "members": list(self.members), "size": len(self.members)}
-
-
-@dataclass(frozen=True, slots=True)
-class Fingerprints:
-    """MinHash signatures of a batch of prepared documents, at both granularities.
-
-    ``doc[i]`` is document ``i``'s whole-text signature; ``passages[k]`` the signature of a
-    passage of document ``passage_owner[k]``.
-    """
-
-    doc: np.ndarray
-    passages: np.ndarray
-    passage_owner: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,128 +66,149 @@ class ScanResult:
         }
 
 
-class Fingerprinter:
-    """Prepares documents and computes their MinHash signatures under one configuration."""
-
-    def __init__(self, config: ScanConfig | None = None) -> None:
-        self.config = config or ScanConfig()
-        self.processor = TextProcessor()
-        self.doc_hasher = MinHasher(self.config.doc_num_perm, self.config.seed)
-        self.passage_hasher = MinHasher(self.config.passage_num_perm, self.config.seed + 1)
-        self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
-        self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
-
-    def prepare(self, doc: Document, frequent: frozenset[int] = frozenset()) -> Prepared:
-        return prepare(doc, self.processor, frequent_lines=frequent)
-
-    def fingerprints(self, prepared: Sequence[Prepared]) -> Fingerprints:
-        cfg = self.config
-        doc_sets = [word_shingles(p.surfaces, cfg.ngram) for p in prepared]
-        owners: list[int] = []
-        sets: list[tuple[str, ...]] = []
-        for i, p in enumerate(prepared):
-            for passage in passage_sets(p, min_words=cfg.passage_min_words):
-                owners.append(i)
-                sets.append(passage.words)
-        return Fingerprints(
-            self.doc_hasher.signatures(doc_sets),
-            self.passage_hasher.signatures(sets),
-            np.asarray(owners, dtype=np.int64),
-        )
-
-    def candidates(self, fp: Fingerprints, n_docs: int) -> set[tuple[int, int]]:
-        cfg = self.config
-        doc_keys = band_keys(fp.doc, *self.doc_bands)
-        pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
-        passage_keys = band_keys(fp.passages, *self.passage_bands)
-        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.max_bucket,
-                                 min_hits=cfg.passage_min_hits)
-        return pairs
-
-
 def scan_documents(
     documents: Iterable[Document],
     config: ScanConfig | None = None,
     *,
     skipped: Iterable[Skipped] = (),
     progress: Progress | None = None,
+    jobs: int | None = 1,
+    backend: str | Backend | None = None,
+    scheduler: str | None = None,
+    shard_size: int = 1000,
 ) -> ScanResult:
     """Find related pairs and clusters among ``documents``.
 
-    Stages: corpus boilerplate lines, prepare (clean, segment, normalize), fingerprint
-    (MinHash), candidates (LSH bands), verify (sentence matching), cluster (union-find).
-    ``stats`` reports the time of each stage and the counts.
+    Stages (see :mod:`dedup.stages`): corpus boilerplate lines, prepare (clean, segment,
+    normalize) and fingerprint (MinHash, LSH bands) by shards of ``shard_size`` documents,
+    candidates (band keys grouped by sorting), verify (sentence matching) by shards of
+    candidate pairs, cluster (union-find). ``stats`` reports the time of each stage and the
+    counts.
+
+    ``jobs`` worker processes share the work (1: in this process; 0 or None: every core);
+    ``backend="dask"`` runs the shards on a Dask cluster instead (``scheduler`` is its
+    address, or None for a local cluster of ``jobs`` workers, every core if ``jobs`` is
+    0, 1 or None; ``pip install "dedup[dask]"``).
+    The result is the same whatever runs it; a collection smaller than ``shard_size`` is
+    scanned in this process. Worker processes start with ``forkserver`` or ``spawn``: a
+    script that uses ``jobs > 1`` needs an ``if __name__ == "__main__":`` guard.
     """
     config = config or ScanConfig()
-    report = progress or _no_progress
+    if not isinstance(shard_size, int) or shard_size < 1:
+        raise ConfigError(f"shard_size must be an integer >= 1, got {shard_size!r}")
+    resolve_jobs(jobs)  # validated whatever runs the scan
     docs = list(documents)
-    stats: dict[str, Any] = {"documents": len(docs)}
-    timings: dict[str, float] = {}
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
-        dupes = sorted({i for i in ids if ids.count(i) > 1})[:5]
-        from dedup.errors import InputError
-
+        dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:5]
         raise InputError(f"document ids must be unique, repeated: {', '.join(dupes)}")
+    owned = not (backend is not None and not isinstance(backend, str))
+    runner: Backend
+    if backend is None or backend == "local":
+        # a collection smaller than one shard is not worth starting worker processes for
+        runner = make_backend(1 if len(docs) < shard_size else resolve_jobs(jobs))
+    elif backend == "dask":
+        from dedup.dask_backend import DaskBackend
+
+        runner = DaskBackend(scheduler, jobs=None if jobs in (None, 0, 1) else jobs)
+    elif isinstance(backend, str):
+        raise ConfigError(f"backend must be 'local' or 'dask', got {backend!r}")
+    else:
+        runner = backend
+    try:
+        return _scan(docs, config, runner, tuple(skipped), progress or _no_progress, shard_size)
+    finally:
+        if owned:
+            runner.close()
+
+
+def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: tuple[Skipped, ...],
+          report: Progress, shard_size: int) -> ScanResult:
+    n = len(docs)
+    cfg = config.to_dict()
+    run = uuid.uuid4().hex
+    stats: dict[str, Any] = {"documents": n}
+    timings: dict[str, float] = {}
+    # only (id, text) crosses process boundaries: all the stages read
+    shards = [(lo, [(d.id, d.text) for d in docs[lo : lo + shard_size]]) for lo in range(0, n, shard_size)]
 
     t0 = time.perf_counter()
-    counts = count_line_keys(d.text for d in docs)
-    frequent = frequent_lines(counts, len(docs), min_docs=config.boilerplate_min_docs)
+    counts = []
+    for k, part in enumerate(backend.map(stages.line_counts_shard,
+                                         (((tuple(text for _, text in shard),), {}) for _, shard in shards))):
+        counts.append(part)
+        report("lines", min((k + 1) * shard_size, n), n)
+    frequent = stages.frequent_line_keys(counts, n, config)
+    del counts
     timings["boilerplate"] = time.perf_counter() - t0
 
-    fingerprinter = Fingerprinter(config)
     t0 = time.perf_counter()
-    prepared = []
-    for i, d in enumerate(docs):
-        prepared.append(fingerprinter.prepare(d, frequent))
-        if i % 200 == 0:
-            report("prepare", i, len(docs))
-    report("prepare", len(docs), len(docs))
-    timings["prepare"] = time.perf_counter() - t0
+    prints: list[stages.ShardFingerprints] = []
+    report("prepare", 0, n)
+    tasks = (((shard, cfg, frequent), {"start": lo, "run": run}) for lo, shard in shards)
+    for out in backend.map(stages.fingerprint_shard, tasks):
+        prints.append(out)
+        report("prepare", out.start + len(out), n)
+    wall = time.perf_counter() - t0
+    worker = {k: sum(p.seconds[k] for p in prints) for k in ("prepare", "fingerprint")}
+    share = worker["prepare"] / (sum(worker.values()) or 1.0)
+    timings["prepare"] = wall * share
+    timings["fingerprint"] = wall * (1 - share)
 
     t0 = time.perf_counter()
-    fp = fingerprinter.fingerprints(prepared)
-    timings["fingerprint"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    candidates = sorted(fingerprinter.candidates(fp, len(docs)))
+    candidates, idf = stages.join_fingerprints(prints, config, n)
+    passages = sum(int(p.passage_keys.shape[0]) for p in prints)
+    del prints
     timings["candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    verifier = Verifier(IdfTable.from_documents(prepared), config)
+    size = _verify_shard_size(len(candidates), backend.workers)
+    chunks = [candidates[k : k + size] for k in range(0, len(candidates), size)]
+
+    def verify_tasks() -> Iterable[tuple[tuple[Any, ...], dict[str, Any]]]:
+        for chunk in chunks:
+            needed = sorted({x for pair in chunk for x in pair})
+            yield (chunk, {i: (docs[i].id, docs[i].text) for i in needed}, cfg, frequent, idf), {"run": run}
+
     pairs: list[Pair] = []
-    for k, (i, j) in enumerate(candidates):
-        a, b = prepared[i], prepared[j]
-        if a.id > b.id:
-            a, b = b, a
-        result = verifier.verify(a, b)
-        if result.related and result.relation is not None:
-            pairs.append(Pair(a.id, b.id, result.relation, result.scores, result.reason,
-                              tuple(result.evidence(a, b))))
-        if k % 100 == 0:
-            report("verify", k, len(candidates))
-    report("verify", len(candidates), len(candidates))
+    done = 0
+    report("verify", 0, len(candidates))
+    for chunk, found in zip(chunks, backend.map(stages.verify_shard, verify_tasks()), strict=True):
+        pairs.extend(found)
+        done += len(chunk)
+        report("verify", done, len(candidates))
+    backend.finish(run)
     pairs.sort(key=lambda p: (p.a, p.b))
     timings["verify"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    groups = clusters_from_pairs((p.a, p.b) for p in pairs if p.relation in config.cluster_relations)
-    clusters = tuple(Cluster(f"c{n + 1}", g) for n, g in enumerate(groups))
+    clusters = stages.cluster_pairs(pairs, config)
     timings["cluster"] = time.perf_counter() - t0
 
     stats.update(
-        passages=int(fp.passages.shape[0]),
+        passages=passages,
         boilerplate_lines=len(frequent),
         candidates=len(candidates),
         pairs=len(pairs),
         clusters=len(clusters),
+        workers=backend.workers,
         seconds={k: round(v, 4) for k, v in timings.items()},
     )
-    log.info("scanned %d documents: %d candidates, %d pairs", len(docs), len(candidates), len(pairs))
-    return ScanResult(tuple(docs), tuple(pairs), clusters, tuple(skipped), stats, config)
+    log.info("scanned %d documents: %d candidates, %d pairs", n, len(candidates), len(pairs))
+    return ScanResult(tuple(docs), tuple(pairs), clusters, skipped, stats, config)
+
+
+def _verify_shard_size(candidates: int, workers: int) -> int:
+    """Pairs per verify task: large enough to reuse prepared documents, small enough that
+    every worker gets several tasks (the last ones do not leave workers idle for long)."""
+    if workers <= 1:
+        return 2000
+    return max(100, min(2000, -(-candidates // (8 * workers))))
 
 
 def scan_paths(paths: Iterable[str], config: ScanConfig | None = None, *,
-               progress: Progress | None = None) -> ScanResult:
+               progress: Progress | None = None, jobs: int | None = 1,
+               backend: str | Backend | None = None, scheduler: str | None = None) -> ScanResult:
     """Read files and folders (see :func:`dedup.read.iter_documents`) and scan them."""
     from dedup.read import iter_documents
 
@@ -244,4 +218,5 @@ def scan_paths(paths: Iterable[str], config: ScanConfig | None = None, *,
         (docs if isinstance(item, Document) else skipped).append(item)  # type: ignore[arg-type]
         if (len(docs) + len(skipped)) % 500 == 0:
             (progress or _no_progress)("read", len(docs) + len(skipped), 0)
-    return scan_documents(docs, config, skipped=skipped, progress=progress)
+    return scan_documents(docs, config, skipped=skipped, progress=progress, jobs=jobs,
+                          backend=backend, scheduler=scheduler)

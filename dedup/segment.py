@@ -107,7 +107,7 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
 
 def sentences(text: str, lines: Sequence[Span]) -> list[tuple[int, Span]]:
     """``(paragraph number, sentence span)`` for every sentence of the kept lines."""
-    out = []
+    out: list[tuple[int, Span]] = []
     for number, para in enumerate(paragraphs(text, lines)):
         out.extend((number, span) for span in split_sentences(text, para.start, para.end))
     return out

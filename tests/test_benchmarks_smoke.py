@@ -93,6 +93,60 @@ def test_spans_point_at_reused_text(generated):
             assert _ws(a) in _ws(b)
 
 
+def _cross_cluster_sharing(docs, truth):
+    """(sentence key, document ids) for sentences found in 2+ truth clusters; a document in
+    no cluster (unrelated filler, same_topic negative) is a cluster of its own."""
+    cluster_of = {doc: i for i, c in enumerate(truth["clusters"]) for doc in c["members"]}
+    where: dict[str, set] = {}
+    for doc_id, doc in docs.items():
+        for key in corpus.sentence_keys(doc["text"]):
+            where.setdefault(key, set()).add(cluster_of.get(doc_id, doc_id))
+    return [key for key, clusters in where.items() if len(clusters) > 1]
+
+
+def test_no_sentence_shared_outside_truth_clusters(generated):
+    _, summary, docs, truth = generated
+    assert _cross_cluster_sharing(docs, truth) == []
+    assert summary["accidental_overlap"]["exact"]
+    assert summary["accidental_overlap"]["pair_share_rate"][">=1"] == 0.0
+    # Reuse inside a cluster is still there: a reprint shares its source's sentences.
+    pair = next(p for p in truth["pairs"] if p["kind"] == "reprint")
+    shared = set(corpus.sentence_keys(docs[pair["a"]]["text"])) & set(
+        corpus.sentence_keys(docs[pair["b"]]["text"])
+    )
+    assert len(shared) >= 5
+
+
+def test_small_pool_splices_unique_sentences(material, tmp_path):
+    # 60 sentences per topic cannot fill 400 documents: most sentences must be spliced.
+    config = corpus.CorpusConfig(docs=400, seed=3, max_pool=60)
+    summary = corpus.generate(config, tmp_path, material)
+    docs = {d["id"]: d for d in corpus.iter_docs(tmp_path / "docs.jsonl")}
+    truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
+    assert len(docs) == 400
+    assert summary["sentences"]["reuters_used_verbatim"] <= summary["sentences"]["reuters_available"]
+    assert summary["sentences"]["spliced"] > 5000
+    assert _cross_cluster_sharing(docs, truth) == []
+    assert summary["accidental_overlap"]["pair_share_rate"][">=1"] == 0.0
+    originals = {corpus._norm_key(s) for s in material.sentences}
+    keys = [k for d in docs.values() for k in corpus.sentence_keys(d["text"])]
+    assert sum(k not in originals for k in keys) > 0.8 * len(keys)
+    # same_topic negatives keep their source's topic (and so its vocabulary), not its sentences.
+    topic = {d["id"]: d["topic"] for d in truth["documents"]}
+    negatives = [p for p in truth["pairs"] if p["kind"] == "same_topic"]
+    assert negatives
+    for pair in negatives:
+        assert topic[pair["a"]] == topic[pair["b"]]
+        a = set(corpus.sentence_keys(docs[pair["a"]]["text"]))
+        assert not a & set(corpus.sentence_keys(docs[pair["b"]]["text"]))
+    # Spans stay valid with spliced sentences.
+    for pair in truth["pairs"]:
+        if pair["kind"] in ("reprint", "trimmed"):
+            a, b = docs[pair["a"]]["text"], docs[pair["b"]]["text"]
+            for span in pair["spans"]:
+                assert _ws(a[slice(*span["a"])]) == _ws(b[slice(*span["b"])])
+
+
 def test_same_seed_same_bytes(material, generated, tmp_path):
     out, _, _, _ = generated
     corpus.generate(corpus.CorpusConfig(docs=DOCS, seed=SEED), tmp_path, material)
@@ -153,6 +207,14 @@ def test_evaluate_tiny_example():
     scores = evaluate.evaluate(truth, wrong)  # clusters derived from the pairs
     assert scores["pair_precision"] == pytest.approx(1 / 3)
     assert scores["false_pairs"] == {"same_topic": 1, "unrelated": 1, "other": 0}
+    assert scores["false_pairs_sharing_sentences"] is None
+    # u1 and u2 share two whole sentences (case and spacing aside): accidental reuse.
+    one, two = "Copper prices rose sharply on Monday in London.", "Traders said demand from China was strong."
+    texts = {"s": "Header line\n\nA source sentence of some length here.", "n": "Another one of six words.",
+             "u1": f"{one} {two} Only in the first one.", "u2": f"{one.upper()}\n{two} Only in the second one."}
+    scores = evaluate.evaluate(truth, wrong, texts)
+    assert scores["false_pairs_sharing_sentences"] == {"all": 1, "same_topic": 0, "unrelated": 1, "other": 0}
+    assert "false sharing 2+ sentences" in evaluate.render_tables([("w", scores)])
     assert scores["same_topic"]["flagged_direct"] == 1.0
     # truth {s,r,h}, pred {s,r,n}{u1,u2} over 6 docs: index 1, sums 3 and 4, expected 12/15,
     # max 3.5, so ARI = (1 - 0.8) / (3.5 - 0.8) = 2/27.
@@ -174,6 +236,8 @@ def test_command_lines(generated, tmp_path, capsys):
     assert result["stats"]["docs"] == 40
     scores_path = tmp_path / "scores.json"
     assert evaluate.main(["--truth", str(out), "--pred", str(pred), "--name", "b",
-                          "--json", str(scores_path)]) == 0
+                          "--json", str(scores_path), "--docs", str(out / "docs.jsonl")]) == 0
     assert "| b " in capsys.readouterr().out
-    assert json.loads(scores_path.read_text(encoding="utf-8"))["b"]["docs"] == 40
+    scores = json.loads(scores_path.read_text(encoding="utf-8"))["b"]
+    assert scores["docs"] == 40
+    assert scores["false_pairs_sharing_sentences"]["all"] == 0

@@ -36,11 +36,18 @@ _DEFAULTS = ScanConfig()
               help="Write one HTML page per related pair (texts side by side) and an index into DIR; implies --align.")
 @click.option("--attribution/--no-attribution", default=True, show_default=True,
               help="Credits, families (which wire the text comes from) and who copied whom.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default="0: every core",
+              help="Worker processes for reading, preparing, fingerprinting and verifying; 1 runs in this process.")
+@click.option("--dask", "use_dask", is_flag=True,
+              help='Run the shards on a local Dask cluster of --jobs workers (pip install "dedup[dask]").')
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Run the shards on the Dask cluster at ADDRESS (e.g. tcp://host:8786); implies --dask.")
 @click.option("--agencies", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A JSON file of agencies and outlets that extends the packaged table.")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ngram: int,
          doc_threshold: float, passage_threshold: float, min_matches: int, do_align: bool,
-         html_dir: Path | None, attribution: bool, agencies: Path | None) -> None:
+         html_dir: Path | None, attribution: bool, jobs: int, use_dask: bool, scheduler: str | None,
+         agencies: Path | None) -> None:
     """Find copies, syndicated versions and rewrites among the articles in PATHS.
 
     PATHS are files or folders (read recursively): .txt, .md, .html/.htm, .json and
@@ -56,12 +63,15 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ng
         dedup scan fixtures/seeds
         dedup scan articles/ --format json --output report.json
         dedup scan articles/ --align --html-dir reports/
+        dedup scan crawl/ --jobs 8 --format jsonl --output pairs.jsonl
+        dedup scan crawl/ --scheduler tcp://scheduler:8786 --output report.json
     """
     config = ScanConfig(ngram=ngram, doc_threshold=doc_threshold,
                         passage_threshold=passage_threshold, min_matches=min_matches)
     show = not quiet and sys.stderr.isatty()
     with ProgressBars(enabled=show) as bars:
-        result = scan_paths([str(p) for p in paths], config, progress=bars.update)
+        result = scan_paths([str(p) for p in paths], config, progress=bars.update, jobs=jobs,
+                            backend="dask" if use_dask or scheduler else None, scheduler=scheduler)
     attributed = None
     if attribution or do_align or html_dir is not None:
         from dedup.attribute import attribute

@@ -1,0 +1,374 @@
+"""The stages of a scan, as plain functions over shards of documents.
+
+Each stage takes a shard (a list of documents, or of candidate pairs) and returns a compact,
+picklable result, so the same code runs in a loop, on a process pool (:mod:`dedup.parallel`)
+or on a Dask cluster (:mod:`dedup.dask_backend`); the backends differ only in how shards are
+dispatched and joined (datatrove's model):
+
+1. :func:`line_counts_shard` (map) and :func:`frequent_line_keys` (reduce): lines that recur
+   across the corpus (site chrome);
+2. :func:`fingerprint_shard`: prepare, MinHash and LSH band keys of a shard, with the
+   per-language document frequencies of content words (:class:`ShardFingerprints`);
+3. :func:`join_fingerprints`: candidate pairs from all band keys (grouped by sorting) and the
+   merged IDF counts;
+4. :func:`verify_shard`: verify a shard of candidate pairs; documents are prepared again from
+   their text (preparation is deterministic), unless the :class:`Workspace` of the process
+   still holds them;
+5. :func:`cluster_pairs`: union-find over related pairs, in the driver.
+
+>>> from dedup.types import Document
+>>> text = "Le chat dort sur le canapé du salon depuis ce matin."
+>>> shard = fingerprint_shard([Document("a", text), Document("b", text)], ScanConfig(), frozenset())
+>>> candidates, idf = join_fingerprints([shard], ScanConfig(), 2)
+>>> candidates
+[(0, 1)]
+>>> [(p.a, p.b, p.relation) for p in verify_shard(candidates, {0: Document("a", text), 1: Document("b", text)},
+...                                               ScanConfig(), frozenset(), idf)]
+[('a', 'b', 'duplicate')]
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from dedup.clean import count_line_keys, frequent_lines
+from dedup.cluster import clusters_from_pairs
+from dedup.config import ScanConfig
+from dedup.index import band_keys, candidate_pairs, lsh_params
+from dedup.normalize import TextProcessor
+from dedup.prepare import Prepared, prepare
+from dedup.shingle import passage_sets, word_shingles
+from dedup.sign import MinHasher
+from dedup.types import Document
+from dedup.verify import IdfTable, Relation, Verifier
+
+#: ``(counts[language][word], totals[language])``: what :meth:`IdfTable.from_counts` takes.
+IdfCounts = tuple[dict[str | None, Counter[str]], dict[str | None, int]]
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    """Two related documents, how they are related, the scores and why."""
+
+    a: str
+    b: str
+    relation: Relation
+    scores: Mapping[str, float]
+    reason: str
+    evidence: tuple[Mapping[str, Any], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "a": self.a,
+            "b": self.b,
+            "relation": self.relation,
+            "scores": dict(self.scores),
+            "reason": self.reason,
+            "evidence": [dict(e) for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Cluster:
+    """Documents connected by related pairs."""
+
+    id: str
+    members: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "members": list(self.members), "size": len(self.members)}
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprints:
+    """MinHash signatures of a batch of prepared documents, at both granularities.
+
+    ``doc[i]`` is document ``i``'s whole-text signature; ``passages[k]`` the signature of a
+    passage of document ``passage_owner[k]``.
+    """
+
+    doc: np.ndarray
+    passages: np.ndarray
+    passage_owner: np.ndarray
+
+
+class Fingerprinter:
+    """Prepares documents and computes their MinHash signatures under one configuration."""
+
+    def __init__(self, config: ScanConfig | None = None, processor: TextProcessor | None = None) -> None:
+        self.config = config or ScanConfig()
+        self.processor = processor or TextProcessor()
+        self.doc_hasher = MinHasher(self.config.doc_num_perm, self.config.seed)
+        self.passage_hasher = MinHasher(self.config.passage_num_perm, self.config.seed + 1)
+        self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
+        self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
+
+    def prepare(self, doc: Document, frequent: frozenset[int] = frozenset()) -> Prepared:
+        return prepare(doc, self.processor, frequent_lines=frequent)
+
+    def fingerprints(self, prepared: Sequence[Prepared]) -> Fingerprints:
+        cfg = self.config
+        doc_sets = [word_shingles(p.surfaces, cfg.ngram) for p in prepared]
+        owners: list[int] = []
+        sets: list[tuple[str, ...]] = []
+        for i, p in enumerate(prepared):
+            for passage in passage_sets(p, min_words=cfg.passage_min_words):
+                owners.append(i)
+                sets.append(passage.words)
+        return Fingerprints(
+            self.doc_hasher.signatures(doc_sets),
+            self.passage_hasher.signatures(sets),
+            np.asarray(owners, dtype=np.int64),
+        )
+
+    def candidates(self, fp: Fingerprints, n_docs: int) -> set[tuple[int, int]]:
+        cfg = self.config
+        doc_keys = band_keys(fp.doc, *self.doc_bands)
+        pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
+        passage_keys = band_keys(fp.passages, *self.passage_bands)
+        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.max_bucket,
+                                 min_hits=cfg.passage_min_hits)
+        return pairs
+
+
+class Workspace:
+    """What one process keeps between shards: a text processor (its stem cache) and the last
+    prepared documents, keyed by ``(run, index)``. Caches only: results never depend on it.
+
+    ``max_docs`` bounds the prepared documents kept (least recently used go first).
+    """
+
+    def __init__(self, max_docs: int = 20_000) -> None:
+        self.processor = TextProcessor()
+        self.max_docs = max_docs
+        self._prepared: OrderedDict[tuple[str, int], Prepared] = OrderedDict()
+        self._fingerprinters: dict[ScanConfig, Fingerprinter] = {}
+        self._verifiers: dict[str, Verifier] = {}
+
+    def fingerprinter(self, config: ScanConfig) -> Fingerprinter:
+        fp = self._fingerprinters.get(config)
+        if fp is None:
+            fp = self._fingerprinters[config] = Fingerprinter(config, self.processor)
+        return fp
+
+    def __len__(self) -> int:
+        return len(self._prepared)
+
+    def get(self, key: tuple[str, int]) -> Prepared | None:
+        p = self._prepared.get(key)
+        if p is not None:
+            self._prepared.move_to_end(key)
+        return p
+
+    def put(self, key: tuple[str, int], prepared: Prepared) -> None:
+        if self.max_docs <= 0:
+            return
+        self._prepared[key] = prepared
+        self._prepared.move_to_end(key)
+        while len(self._prepared) > self.max_docs:
+            (old_run, _), old = self._prepared.popitem(last=False)
+            verifier = self._verifiers.get(old_run)
+            if verifier is not None:
+                verifier.forget(old)
+
+    def verifier(self, run: str | None, config: ScanConfig, idf: IdfCounts | IdfTable) -> Verifier:
+        """The run's verifier (its per-document features are reused across shards), made on first use."""
+        verifier = self._verifiers.get(run) if run is not None else None
+        if verifier is None:
+            table = idf if isinstance(idf, IdfTable) else IdfTable.from_counts(*idf)
+            verifier = Verifier(table, config)
+            if run is not None:
+                self._verifiers[run] = verifier
+        return verifier
+
+    def forget(self, run: str) -> None:
+        """Drop the prepared documents and verifier of one run."""
+        for key in [k for k in self._prepared if k[0] == run]:
+            del self._prepared[key]
+        self._verifiers.pop(run, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardFingerprints:
+    """What :func:`fingerprint_shard` returns: compact arrays, no prepared documents.
+
+    ``doc_keys[i]`` are the whole-text LSH band keys of document ``start + i``;
+    ``passage_keys[k]`` those of a passage of document ``passage_owner[k]`` (a global index);
+    ``df[language][word]`` counts the shard's documents containing a content word and
+    ``totals[language]`` its documents of that language. ``seconds`` splits the shard's time
+    into ``prepare`` and ``fingerprint``.
+    """
+
+    start: int
+    doc_keys: np.ndarray
+    passage_keys: np.ndarray
+    passage_owner: np.ndarray
+    df: dict[str | None, Counter[str]]
+    totals: dict[str | None, int]
+    seconds: dict[str, float]
+
+    def __len__(self) -> int:
+        return int(self.doc_keys.shape[0])
+
+
+def as_config(config: ScanConfig | Mapping[str, Any] | None) -> ScanConfig:
+    """A :class:`ScanConfig` from itself, its ``to_dict()`` (what crosses process boundaries) or None."""
+    if config is None:
+        return ScanConfig()
+    if isinstance(config, ScanConfig):
+        return config
+    return ScanConfig.from_dict(dict(config))
+
+
+#: A document as it crosses process boundaries: a :class:`Document`, or just ``(id, text)``
+#: (all that preparation and verification read; ``Document.meta`` does not pickle).
+DocLike = Document | tuple[str, str]
+
+
+def as_document(doc: DocLike) -> Document:
+    return doc if isinstance(doc, Document) else Document(doc[0], doc[1])
+
+
+def line_counts_shard(texts: Iterable[str], *, workspace: Workspace | None = None) -> dict[int, int]:
+    """Stage 1, map: in how many of ``texts`` each short line occurs (see :func:`count_line_keys`).
+
+    ``workspace`` is accepted, like every stage's, and not needed."""
+    return count_line_keys(texts)
+
+
+def frequent_line_keys(parts: Iterable[Mapping[int, int]], n_docs: int,
+                       config: ScanConfig | Mapping[str, Any] | None = None) -> frozenset[int]:
+    """Stage 1, reduce: sum the per-shard counts and keep the lines frequent across the corpus."""
+    total: dict[int, int] = {}
+    for part in parts:
+        for key, n in part.items():
+            total[key] = total.get(key, 0) + n
+    return frequent_lines(total, n_docs, min_docs=as_config(config).boilerplate_min_docs)
+
+
+def fingerprint_shard(
+    docs: Sequence[DocLike],
+    config: ScanConfig | Mapping[str, Any] | None,
+    frequent: frozenset[int],
+    *,
+    start: int = 0,
+    run: str | None = None,
+    workspace: Workspace | None = None,
+) -> ShardFingerprints:
+    """Stage 2: prepare documents ``start .. start + len(docs) - 1``, sign and band them.
+
+    With a ``workspace`` and a ``run`` name, the prepared documents are kept there for
+    :func:`verify_shard` in the same process.
+    """
+    cfg = as_config(config)
+    ws = workspace if workspace is not None else Workspace(max_docs=0)
+    fp = ws.fingerprinter(cfg)
+    t0 = time.perf_counter()
+    prepared = [fp.prepare(as_document(d), frequent) for d in docs]
+    df: dict[str | None, Counter[str]] = {}
+    totals: dict[str | None, int] = {}
+    for p in prepared:
+        df.setdefault(p.language, Counter()).update(set(p.content))
+        totals[p.language] = totals.get(p.language, 0) + 1
+    t1 = time.perf_counter()
+    prints = fp.fingerprints(prepared)
+    out = ShardFingerprints(
+        start=start,
+        doc_keys=band_keys(prints.doc, *fp.doc_bands),
+        passage_keys=band_keys(prints.passages, *fp.passage_bands),
+        passage_owner=prints.passage_owner + start,
+        df=df,
+        totals=totals,
+        seconds={"prepare": t1 - t0, "fingerprint": time.perf_counter() - t1},
+    )
+    if run is not None:
+        for i, p in enumerate(prepared):
+            ws.put((run, start + i), p)
+    return out
+
+
+def join_fingerprints(
+    shards: Iterable[ShardFingerprints], config: ScanConfig | Mapping[str, Any] | None, n_docs: int
+) -> tuple[list[tuple[int, int]], IdfCounts]:
+    """Stage 3: sorted candidate pairs ``(i, j)``, ``i < j``, over all shards' band keys, and
+    the merged document frequencies (for :meth:`IdfTable.from_counts`)."""
+    cfg = as_config(config)
+    parts = sorted(shards, key=lambda s: s.start)
+    doc_bands = lsh_params(cfg.doc_threshold, cfg.doc_num_perm)[0]
+    passage_bands = lsh_params(cfg.passage_threshold, cfg.passage_num_perm)[0]
+    doc_keys = _stack([s.doc_keys for s in parts], doc_bands)
+    passage_keys = _stack([s.passage_keys for s in parts], passage_bands)
+    owners = np.concatenate([s.passage_owner for s in parts]) if parts else np.empty(0, np.int64)
+    if doc_keys.shape[0] != n_docs:
+        raise ValueError(f"shards cover {doc_keys.shape[0]} documents, expected {n_docs}")
+    pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
+    pairs |= candidate_pairs(passage_keys, owners, max_bucket=cfg.max_bucket, min_hits=cfg.passage_min_hits)
+    df: dict[str | None, Counter[str]] = {}
+    totals: dict[str | None, int] = {}
+    for s in parts:
+        for lang, counts in s.df.items():
+            df.setdefault(lang, Counter()).update(counts)
+        for lang, n in s.totals.items():
+            totals[lang] = totals.get(lang, 0) + n
+    return sorted(pairs), (df, totals)
+
+
+def _stack(arrays: list[np.ndarray], width: int) -> np.ndarray:
+    return np.concatenate(arrays) if arrays else np.empty((0, width), dtype=np.uint64)
+
+
+def verify_shard(
+    pairs: Sequence[tuple[int, int]],
+    docs: Mapping[int, DocLike],
+    config: ScanConfig | Mapping[str, Any] | None,
+    frequent: frozenset[int],
+    idf: IdfCounts | IdfTable,
+    *,
+    run: str | None = None,
+    workspace: Workspace | None = None,
+) -> list[Pair]:
+    """Stage 4: verify candidate pairs (global indices into ``docs``); the related ones, as
+    :class:`Pair` objects with ``a < b`` by id.
+
+    With a ``run`` name, the ``workspace`` keeps the run's verifier (the IDF table ``idf``
+    of the first call, and per-document features) and prepared documents for later shards."""
+    cfg = as_config(config)
+    ws = workspace if workspace is not None else Workspace(max_docs=0)
+    fp = ws.fingerprinter(cfg)
+    verifier = ws.verifier(run, cfg, idf)
+    local: dict[int, Prepared] = {}
+
+    def prepared(i: int) -> Prepared:
+        p = local.get(i)
+        if p is None:
+            p = ws.get((run, i)) if run is not None else None
+            if p is None:
+                p = fp.prepare(as_document(docs[i]), frequent)
+                if run is not None:
+                    ws.put((run, i), p)
+            local[i] = p
+        return p
+
+    out: list[Pair] = []
+    for i, j in pairs:
+        a, b = prepared(i), prepared(j)
+        if a.id > b.id:
+            a, b = b, a
+        result = verifier.verify(a, b)
+        if result.related and result.relation is not None:
+            out.append(Pair(a.id, b.id, result.relation, result.scores, result.reason,
+                            tuple(result.evidence(a, b))))
+    return out
+
+
+def cluster_pairs(pairs: Iterable[Pair], config: ScanConfig | Mapping[str, Any] | None) -> tuple[Cluster, ...]:
+    """Stage 5: clusters of the pairs whose relation is in ``config.cluster_relations``."""
+    relations = as_config(config).cluster_relations
+    groups = clusters_from_pairs((p.a, p.b) for p in pairs if p.relation in relations)
+    return tuple(Cluster(f"c{n + 1}", g) for n, g in enumerate(groups))

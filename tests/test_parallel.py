@@ -1,0 +1,126 @@
+"""Sharded stages and the process pool give the same scan as one process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dedup import Document, ScanConfig, scan_documents
+from dedup.clean import count_line_keys, frequent_lines
+from dedup.errors import ConfigError, InputError
+from dedup.normalize import TextProcessor, surfaces, tokenize
+from dedup.parallel import InProcessBackend, ProcessPoolBackend, resolve_jobs
+from dedup.read import iter_documents
+from dedup.stages import (
+    Workspace,
+    fingerprint_shard,
+    frequent_line_keys,
+    join_fingerprints,
+    line_counts_shard,
+    verify_shard,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = [str(ROOT / "fixtures" / "seeds"), str(ROOT / "fixtures" / "reuters")]
+
+
+def _docs() -> list[Document]:
+    return [d for d in iter_documents(FIXTURES) if isinstance(d, Document)]
+
+
+def _outcome(result):
+    return ([(p.a, p.b, p.relation) for p in result.pairs], [(c.id, c.members) for c in result.clusters])
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return _docs()
+
+
+@pytest.fixture(scope="module")
+def single(docs):
+    return scan_documents(docs, jobs=1)
+
+
+def test_fixtures_are_405_documents(docs):
+    assert len(docs) == 405
+
+
+def test_shard_size_does_not_change_the_result(docs, single):
+    sharded = scan_documents(docs, jobs=1, shard_size=37)
+    assert _outcome(sharded) == _outcome(single)
+    assert sharded.stats["candidates"] == single.stats["candidates"]
+    assert sharded.stats["passages"] == single.stats["passages"]
+
+
+def test_two_processes_give_the_same_result(docs, single):
+    pooled = scan_documents(docs, jobs=2, shard_size=60)
+    assert pooled.stats["workers"] == 2
+    assert _outcome(pooled) == _outcome(single)
+    assert pooled.stats["candidates"] == single.stats["candidates"]
+
+
+def test_stages_in_a_loop_are_the_scan(docs, single):
+    config = ScanConfig().to_dict()  # what crosses process boundaries
+    shards = [(lo, docs[lo : lo + 100]) for lo in range(0, len(docs), 100)]
+    frequent = frequent_line_keys([line_counts_shard([d.text for d in s]) for _, s in shards], len(docs), config)
+    prints = [fingerprint_shard(s, config, frequent, start=lo) for lo, s in shards]
+    candidates, idf = join_fingerprints(prints[::-1], config, len(docs))  # any order of arrival
+    pairs = verify_shard(candidates, dict(enumerate(docs)), config, frequent, idf)
+    assert len(candidates) == single.stats["candidates"]
+    assert sorted((p.a, p.b, p.relation) for p in pairs) == _outcome(single)[0]
+
+
+def test_line_counts_reduce_to_the_whole_corpus_counts(docs):
+    texts = [d.text for d in docs]
+    parts = [line_counts_shard(texts[k : k + 50]) for k in range(0, len(texts), 50)]
+    assert frequent_line_keys(parts, len(texts)) == frequent_lines(count_line_keys(texts), len(texts))
+
+
+def test_workspace_keeps_at_most_max_docs(docs):
+    ws = Workspace(max_docs=10)
+    fingerprint_shard(docs[:30], ScanConfig(), frozenset(), start=0, run="r", workspace=ws)
+    assert ws.get(("r", 0)) is None and ws.get(("r", 29)) is not None
+    ws.forget("r")
+    assert ws.get(("r", 29)) is None
+
+
+def test_backends_yield_results_in_task_order():
+    tasks = [(([f"line {k}"] * k,), {}) for k in range(1, 8)]
+    expected = [line_counts_shard(*args) for args, _ in tasks]
+    with InProcessBackend() as backend:
+        assert list(backend.map(line_counts_shard, tasks)) == expected
+    with ProcessPoolBackend(2) as backend:
+        assert list(backend.map(line_counts_shard, tasks)) == expected
+
+
+def test_jobs_and_shard_size_are_validated():
+    assert resolve_jobs(0) == resolve_jobs(None) >= 1
+    with pytest.raises(ConfigError, match="jobs must be"):
+        scan_documents([Document("a", "x")], jobs=-1)
+    with pytest.raises(ConfigError, match="shard_size must be"):
+        scan_documents([Document("a", "x")], shard_size=0)
+    with pytest.raises(ConfigError, match="backend must be"):
+        scan_documents([Document("a", "x")], backend="spark")
+    with pytest.raises(InputError, match="repeated: a"):
+        scan_documents([Document("a", "x"), Document("a", "y")], jobs=2)
+
+
+def test_empty_collection():
+    result = scan_documents([], jobs=2)
+    assert (result.pairs, result.clusters, result.stats["candidates"]) == ((), (), 0)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=200))
+def test_surfaces_fast_path_matches_tokens(text):
+    assert surfaces(text) == [t.surface for t in tokenize(text)]
+    assert TextProcessor().surfaces(text, 1, len(text) - 1) == [t.surface for t in tokenize(text, 1, len(text) - 1)]
+
+
+def test_content_forms_of_surfaces_match_tokens():
+    toks = tokenize("Les soldats nord-coréens ont été tués au combat le 12 mai")
+    tp = TextProcessor()
+    assert tp.content_forms_of([t.surface for t in toks], "fr") == TextProcessor().content_forms(toks, "fr")
