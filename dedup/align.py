@@ -52,13 +52,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Indel, Levenshtein
 
 from dedup.config import ScanConfig
-from dedup.normalize import TextProcessor, Token, tokenize
+from dedup.normalize import _TOKEN, TextProcessor, Token, tokenize
 from dedup.prepare import Prepared, Sentence, prepare
 from dedup.types import Document, Span
-from dedup.verify import IdfTable, sentence_scores
+from dedup.verify import IdfTable, _figures, _number_conflicts, sentence_scores
 
 if TYPE_CHECKING:
     from dedup.scan import ScanResult
@@ -232,13 +233,15 @@ def align(
     *,
     config: ScanConfig | None = None,
     idf: IdfTable | None = None,
+    processor: TextProcessor | None = None,
 ) -> Alignment:
     """Align ``derived`` against ``source`` and label each of its passages.
 
     ``idf`` weighs content words (built from the two documents when None; pass a corpus
-    table for better weights).
+    table for better weights). ``processor`` caches stems: pass one shared instance when
+    aligning many pairs (preparing a document is then several times faster).
     """
-    processor = TextProcessor()
+    processor = processor or TextProcessor()
     return align_prepared(prepare(source, processor), prepare(derived, processor), config=config, idf=idf)
 
 
@@ -272,7 +275,8 @@ def align_pairs(
     pairs = [p for p in result.pairs if wanted is None or frozenset((p.a, p.b)) in wanted]
     if not pairs:
         return {}
-    prepared = {d.id: prepare(d) for d in result.documents}
+    processor = TextProcessor()  # one stem cache for all the documents
+    prepared = {d.id: prepare(d, processor) for d in result.documents}
     idf = IdfTable.from_documents(prepared.values())
     docs = {d.id: d for d in result.documents}
     out: dict[tuple[str, str], Alignment] = {}
@@ -360,6 +364,71 @@ def _run_view(prepared: Prepared, runs: Sequence[tuple[int, int]]) -> Prepared:
     return Prepared(prepared.doc, prepared.language, tuple(merged), ())
 
 
+class _RunScorer:
+    """:func:`dedup.verify.sentence_scores` between runs of sentences, without building run views.
+
+    Each text's sentences are turned once into rows over the pair's content-word vocabulary;
+    a run's row is the union of its sentences' rows, its text their words joined, its figures
+    the union of theirs. The formulas are those of :meth:`dedup.verify.Verifier.scores`
+    (tests check both agree); this only saves recomputing per-word features for every run.
+    """
+
+    def __init__(self, derived: Prepared, source: Prepared, idf: IdfTable) -> None:
+        vocab: dict[str, int] = {}
+        entries = []
+        for prepared in (derived, source):
+            rows: list[int] = []
+            cols: list[int] = []
+            for i, sent in enumerate(prepared.sentences):
+                for w in sent.content:
+                    rows.append(i)
+                    cols.append(vocab.setdefault(w, len(vocab)))
+            entries.append((rows, cols))
+        weights: dict[str | None, np.ndarray] = {}
+        sides = []
+        for prepared, (rows, cols) in zip((derived, source), entries, strict=True):
+            present = np.zeros((len(prepared.sentences), len(vocab)))
+            present[rows, cols] = 1.0
+            if prepared.language not in weights:
+                weights[prepared.language] = np.array([idf.weight(w, prepared.language) for w in vocab])
+            sides.append((present, weights[prepared.language], [" ".join(s.surfaces) for s in prepared.sentences],
+                          [_figures(s) for s in prepared.sentences]))
+        self._sides = tuple(sides)
+
+    def _rows(self, side: int, runs: Sequence[tuple[int, int]]) -> tuple[np.ndarray, list[str], list[frozenset[str]]]:
+        present, _, texts, figures = self._sides[side]
+        firsts = np.array([a for a, _ in runs], dtype=np.intp)
+        rows = present[firsts]
+        for offset in range(1, MAX_RUN):
+            longer = np.array([b - a >= offset for a, b in runs], dtype=bool)
+            if longer.any():
+                rows[longer] = np.maximum(rows[longer], present[firsts[longer] + offset])
+        run_texts = [texts[a] if a == b else " ".join(texts[a : b + 1]) for a, b in runs]
+        run_figures = [figures[a] if a == b else frozenset().union(*figures[a : b + 1]) for a, b in runs]
+        return rows, run_texts, run_figures
+
+    def scores(self, d_runs: Sequence[tuple[int, int]],
+               s_runs: Sequence[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(overlap, ratio, shared)`` matrices, ``len(d_runs) x len(s_runs)``."""
+        rows_d, texts_d, figs_d = self._rows(0, d_runs)
+        rows_s, texts_s, figs_s = self._rows(1, s_runs)
+        wd, ws = rows_d * self._sides[0][1], rows_s * self._sides[1][1]
+        pd, ps = (wd > 0).astype(np.float64), (ws > 0).astype(np.float64)
+        inter = pd @ ps.T
+        # a word shared by both sentences counts with its mean weight in the two languages
+        weighted = (wd @ ps.T + pd @ ws.T) / 2
+        total = wd.sum(axis=1)[:, None] + ws.sum(axis=1)[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            overlap = np.where(total > 0, 2 * weighted / total, 0.0)
+        conflict = _number_conflicts(figs_d, figs_s)
+        overlap[conflict] = 0.0
+        ratio = np.asarray(process.cdist(texts_d, texts_s, scorer=fuzz.ratio, dtype=np.float32, workers=1),
+                           dtype=np.float64)
+        ratio /= 100.0
+        ratio[conflict] = 0.0
+        return overlap, ratio, inter
+
+
 class _Aligner:
     """One alignment: holds both prepared texts, the match state, and builds the result."""
 
@@ -385,6 +454,14 @@ class _Aligner:
             self._tokens[key] = out
         return self._tokens[key]
 
+    def offsets(self, side: int, first: int, last: int) -> list[tuple[int, int]]:
+        """``(start, end)`` of the tokens of sentences ``first..last``: the spans of
+        :meth:`tokens` without building Token objects (their surfaces are the sentences')."""
+        prepared = self.src if side == 0 else self.der
+        text = prepared.doc.text
+        return [m.span() for s in prepared.sentences[first : last + 1]
+                for m in _TOKEN.finditer(text, s.span.start, s.span.end)]
+
     # -- matching -------------------------------------------------------------------------
 
     def candidates(self) -> list[_Match]:
@@ -396,7 +473,8 @@ class _Aligner:
         """
         n, m = len(self.der.sentences), len(self.src.sentences)
         singles_d, singles_s = [(i, i) for i in range(n)], [(j, j) for j in range(m)]
-        overlap, ratio, shared = sentence_scores(self.der, self.src, self.idf)
+        scorer = _RunScorer(self.der, self.src, self.idf)
+        overlap, ratio, shared = scorer.scores(singles_d, singles_s)
         out = self._judge(singles_d, singles_s, (overlap, ratio, shared), np.ones((n, m), dtype=bool))
         # a sentence of a run must share real content with the sentence on the other side
         touch = overlap >= _RUN_MEMBER_OVERLAP
@@ -419,10 +497,10 @@ class _Aligner:
             many = [runs[k] for k in cols]
             mask = ok[np.ix_(rows, cols)]
             if side == 0:
-                scores = sentence_scores(_run_view(self.der, one), _run_view(self.src, many), self.idf)
+                scores = scorer.scores(one, many)
                 out += self._judge(one, many, scores, mask)
             else:
-                scores = sentence_scores(_run_view(self.der, many), _run_view(self.src, one), self.idf)
+                scores = scorer.scores(many, one)
                 out += self._judge(many, one, scores, mask.T)
         return out
 
@@ -459,38 +537,40 @@ class _Aligner:
         """Greedy global matching, best first, into ``d_match``; ``s_used`` (if given) makes
         source sentences exclusive. Bonuses prefer continuing a neighbour's match in order."""
         n, m = max(len(self.der.sentences), 1), max(len(self.src.sentences), 1)
-        base = {
-            c: c.rank
+        scored = [
+            c.rank
             + _DIAGONAL_BONUS * (1 - abs((c.d0 + c.d1) / (2 * n) - (c.s0 + c.s1) / (2 * m)))
             - _RUN_PENALTY * (c.d1 - c.d0 + c.s1 - c.s0)
             for c in cands
-        }
+        ]
 
         def free(c: _Match) -> bool:
-            return all(d is None for d in d_match[c.d0 : c.d1 + 1]) and (
-                s_used is None or not any(s_used[c.s0 : c.s1 + 1]))
+            # _Match objects are truthy: any() finds a sentence taken already
+            return not any(d_match[c.d0 : c.d1 + 1]) and (s_used is None or not any(s_used[c.s0 : c.s1 + 1]))
 
-        order = sorted(cands, key=lambda c: -base[c])
-        first = 0
+        ranked = sorted(range(len(cands)), key=lambda k: -scored[k])  # stable: ties keep their order
+        order = [cands[k] for k in ranked]
+        base = [scored[k] for k in ranked]
+        first, total = 0, len(order)
         while True:
             # a match only ever takes sentences away: the best is within the order bonus of the
             # best free candidate
-            while first < len(order) and not free(order[first]):
+            while first < total and not free(order[first]):
                 first += 1
-            if first == len(order):
+            if first == total:
                 return
-            floor = base[order[first]] - _ORDER_BONUS
+            floor = base[first] - _ORDER_BONUS
             window = []
-            for c in order[first:]:
-                if base[c] < floor:
-                    break
-                if free(c):
-                    window.append(c)
-            lead = window[0]
+            k = first
+            while k < total and base[k] >= floor:
+                if free(order[k]):
+                    window.append(k)
+                k += 1
+            lead = order[window[0]]
             if self._order_bonus(lead, d_match):  # nothing in the window can beat it
                 best = lead
             else:
-                best = max(window, key=lambda c: base[c] + self._order_bonus(c, d_match))
+                best = order[max(window, key=lambda k: base[k] + self._order_bonus(order[k], d_match))]
             for k in range(best.d0, best.d1 + 1):
                 d_match[k] = best
             if s_used is not None:
@@ -511,8 +591,8 @@ class _Aligner:
 
     def diff(self, m: _Match) -> tuple[DiffOp, ...]:
         """Word-level changes from the source run to the derived run."""
-        st, dt = self.tokens(0, m.s0, m.s1), self.tokens(1, m.d0, m.d1)
-        ops = Levenshtein.opcodes([t.surface for t in st], [t.surface for t in dt])
+        ops = Levenshtein.opcodes([w for s in self.src.sentences[m.s0 : m.s1 + 1] for w in s.surfaces],
+                                  [w for s in self.der.sentences[m.d0 : m.d1 + 1] for w in s.surfaces])
         src_text, der_text = self.src.doc.text, self.der.doc.text
         # adjacent changes read as one ("La Corée du Nord n'" -> "Pyongyang")
         groups: list[list[int]] = []
@@ -523,6 +603,7 @@ class _Aligner:
                 groups[-1][1], groups[-1][3] = op.src_end, op.dest_end
             else:
                 groups.append([op.src_start, op.src_end, op.dest_start, op.dest_end])
+        st, dt = self.offsets(0, m.s0, m.s1), self.offsets(1, m.d0, m.d1)
         out = []
         for s0, s1, d0, d1 in groups:
             tag: DiffTag = "replace" if s1 > s0 and d1 > d0 else ("delete" if s1 > s0 else "insert")
@@ -671,10 +752,12 @@ class _Aligner:
         return Alignment(self.src.id, self.der.id, verdict, coverage, (*derived, *omitted), reason)
 
 
-def _token_span(tokens: Sequence[Token], start: int, end: int) -> Span:
+def _token_span(tokens: Sequence[tuple[int, int]], start: int, end: int) -> Span:
+    """Span of tokens ``start..end-1`` (given as ``(start, end)`` offsets), empty at ``start``
+    if there are none."""
     if end > start:
-        return Span(tokens[start].start, tokens[end - 1].end)
-    at = tokens[start].start if start < len(tokens) else (tokens[-1].end if tokens else 0)
+        return Span(tokens[start][0], tokens[end - 1][1])
+    at = tokens[start][0] if start < len(tokens) else (tokens[-1][1] if tokens else 0)
     return Span(at, at)
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from dedup.normalize import tokenize
+from dedup.normalize import surfaces
 from dedup.types import Span
 
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -93,7 +93,7 @@ def iter_lines(text: str) -> Iterator[Span]:
 
 def line_key(line: str) -> int:
     """A stable 64-bit key of a line's words (case, accents, quotes and punctuation ignored)."""
-    words = " ".join(t.surface for t in tokenize(line))
+    words = " ".join(surfaces(line))
     return xxhash.xxh3_64_intdigest(words.encode("utf-8"))
 
 

@@ -1,9 +1,14 @@
-"""Read articles from files and folders: plain text, Markdown, HTML, JSON and JSON Lines.
+"""Read articles from files and folders: plain text, Markdown, HTML, JSON, JSON Lines and WARC.
 
 The reader turns inputs into :class:`~dedup.types.Document` values and never stops a run
 for one bad input: anything it cannot read becomes a :class:`~dedup.types.Skipped` with a
 specific reason. Plain text is never rewritten (only a leading byte order mark is dropped),
 because downstream offsets are Python string indices into ``Document.text``.
+
+WARC files (``.warc``, ``.warc.gz``, and the older ``.arc``/``.arc.gz``) are streamed record
+by record with warcio (the optional extra ``dedup[warc]``): each HTML page fetched with HTTP
+status 200 becomes a Document; other records (requests, metadata, PDFs, redirects, errors)
+are not articles and are ignored without a Skipped, only counted (see ``counts``).
 
 Example::
 
@@ -22,6 +27,7 @@ import logging
 import os
 import re
 import stat
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -36,6 +42,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "SUPPORTED_EXTENSIONS",
     "TEXT_FIELDS",
+    "WARC_EXTENSIONS",
     "html_to_text",
     "iter_documents",
     "read_file",
@@ -43,8 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+WARC_EXTENSIONS: frozenset[str] = frozenset({".warc", ".warc.gz", ".arc", ".arc.gz"})
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
-    {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
+    {".txt", ".md", ".html", ".htm", ".json", ".jsonl"} | WARC_EXTENSIONS
 )
 TEXT_FIELDS: tuple[str, ...] = ("text", "body", "content")
 # Always tried after the caller's text fields: common names in news-crawl dumps.
@@ -70,6 +78,8 @@ _WIDE_BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+_META_ORIGIN = "the page's <meta charset>"
+_HTTP_ORIGIN = "the HTTP Content-Type header"
 # WHATWG: pages labelled Latin-1 or ASCII are decoded as windows-1252 by every browser.
 _PREFERRED_LEGACY = "cp1252"
 _WHATWG_ALIASES: Mapping[str, str] = {"iso8859_1": "cp1252", "ascii": "cp1252"}
@@ -87,6 +97,14 @@ _LINE_TAGS: frozenset[str] = frozenset("br li tr td th dt dd caption".split())
 # Break strengths between blocks: a blank line beats a newline beats nothing.
 _NO_BREAK, _LINE, _PARAGRAPH = 0, 1, 2
 _SPACES = re.compile(r"\s+")
+
+WARC_NOT_INSTALLED = "reading WARC files needs warcio: install dedup[warc]"
+_HTML_TYPES: frozenset[str] = frozenset({"text/html", "application/xhtml+xml"})
+_HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# Payloads without a content type are taken for HTML if they start like a page.
+_HTML_START = re.compile(rb"""\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b""", re.I | re.S)
+# Blank lines after the last record of an uncompressed WARC are padding, not damage.
+_TRAILER_BYTES = 64
 
 
 class _Skip(DedupError):
@@ -124,6 +142,7 @@ def iter_documents(
     *,
     text_fields: Sequence[str] = TEXT_FIELDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    counts: Counter[str] | None = None,
 ) -> Iterator[Document | Skipped]:
     """Yield a Document per article (or a Skipped) from files and folders, in a stable order.
 
@@ -131,9 +150,11 @@ def iter_documents(
     inside folders. Ids are relative to the folder given (``sub/a.txt``) or, for a file
     argument, the path as given. An id already produced in this run is prefixed with its
     folder argument (``b/x.txt``), then suffixed ``~2``, ``~3`` if it still collides.
+    WARC records are yielded as they are read: a WARC file is never held in memory.
 
     Raises :class:`InputError` at once if a path does not exist at all; every other
-    problem becomes a ``Skipped``.
+    problem becomes a ``Skipped``. ``counts``, if given, receives the WARC record counts
+    (see :func:`read_file`).
 
     >>> docs = list(iter_documents(["corpus"]))               # doctest: +SKIP
     >>> [d.id for d in docs]                                  # doctest: +SKIP
@@ -141,7 +162,7 @@ def iter_documents(
     """
     _check_max_bytes(max_bytes)
     roots = _existing_roots(paths)
-    return _iter_roots(roots, text_fields=text_fields, max_bytes=max_bytes)
+    return _iter_roots(roots, text_fields=text_fields, max_bytes=max_bytes, counts=counts)
 
 
 def _existing_roots(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
@@ -155,7 +176,7 @@ def _existing_roots(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
 
 
 def _iter_roots(
-    roots: list[str], *, text_fields: Sequence[str], max_bytes: int
+    roots: list[str], *, text_fields: Sequence[str], max_bytes: int, counts: Counter[str] | None
 ) -> Iterator[Document | Skipped]:
     used_file_ids: set[str] = set()
     used_doc_ids: set[str] = set()
@@ -169,8 +190,8 @@ def _iter_roots(
             path, file_id = entry
             file_id = _unique_id(file_id, used_file_ids, prefix=prefix)
             used_file_ids.add(file_id)
-            for item in read_file(
-                path, doc_id=file_id, text_fields=text_fields, max_bytes=max_bytes
+            for item in _read_path(
+                path, file_id, text_fields=text_fields, max_bytes=max_bytes, counts=counts
             ):
                 if isinstance(item, Document):
                     item = replace(item, id=_unique_id(item.id, used_doc_ids))
@@ -255,11 +276,28 @@ def read_file(
     doc_id: str | None = None,
     text_fields: Sequence[str] = TEXT_FIELDS,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    counts: Counter[str] | None = None,
 ) -> list[Document | Skipped]:
     """Read one file of any supported type into its documents and skipped entries.
 
     ``doc_id`` defaults to the path as given, with forward slashes. Never raises for a bad
     file: a missing, unreadable, binary, empty or malformed file gives a ``Skipped``.
+
+    In a WARC file, each HTML response with HTTP status 200 is a Document with the id
+    ``<doc_id>#<WARC-Record-ID>`` (without its angle brackets, e.g.
+    ``crawl.warc.gz#urn:uuid:3f2c...``: stable across runs and unique in a crawl), or
+    ``<doc_id>#R<n>`` for the n-th record (1-based, every record counted) when the record
+    has none, as in ARC files. ``url`` is the WARC-Target-URI; ``date`` is the publication
+    date found in the page, else the WARC-Date (the capture date; kept in
+    ``meta["warc_date"]``); title and source come from the page. ``meta["warc_offset"]``
+    is the record's byte offset (``warcio extract FILE OFFSET`` prints it). A page with no
+    text is a Skipped (``<path>#<record>``); records that are not HTML pages fetched with
+    status 200 are ignored, and counted in ``counts`` if given: ``warc_records``,
+    ``warc_documents``, ``warc_skipped``, ``warc_ignored`` and one ``ignored: <why>`` key
+    per kind (``ignored: request record``, ``ignored: HTTP status 404``,
+    ``ignored: not HTML (application/pdf)``, ...). A truncated or corrupt WARC gives the
+    documents read before the damage, then a Skipped for the file saying where it broke.
+    Without warcio installed, a WARC file is a Skipped saying to install ``dedup[warc]``.
 
     >>> read_file("notes/a.txt")                              # doctest: +SKIP
     [Document(id='notes/a.txt', text='...', path='notes/a.txt', ...)]
@@ -267,17 +305,29 @@ def read_file(
     _check_max_bytes(max_bytes)
     path_str = os.fspath(path)
     file_id = _slashed(path_str) if doc_id is None else doc_id
+    return list(_read_path(path_str, file_id, text_fields=text_fields, max_bytes=max_bytes, counts=counts))
+
+
+def _read_path(
+    path: str, file_id: str, *, text_fields: Sequence[str], max_bytes: int, counts: Counter[str] | None
+) -> Iterator[Document | Skipped]:
+    """:func:`read_file` as a stream (WARC documents come as their records are read)."""
+    fields = _all_text_fields(text_fields)
     try:
-        extension = _check_readable(path_str)
+        extension = _check_readable(path)
+        if extension in WARC_EXTENSIONS:
+            yield from _unique_within_file(_read_warc(path, file_id, max_bytes, counts))
+            return
         if extension == ".jsonl":
             # JSON Lines dumps run to gigabytes: read line by line, the limit is per record
-            return _unique_within_file(_read_jsonl(path_str, file_id, _all_text_fields(text_fields), max_bytes))
-        data = _read_bytes(path_str, max_bytes)
-        items = _parse(data, extension, path_str, file_id, _all_text_fields(text_fields))
+            items = _read_jsonl(path, file_id, fields, max_bytes)
+        else:
+            items = _parse(_read_bytes(path, max_bytes), extension, path, file_id, fields)
     except _Skip as skip:
-        logger.debug("skipped %s: %s", path_str, skip.reason)
-        return [Skipped(path_str, skip.reason)]
-    return _unique_within_file(items)
+        logger.debug("skipped %s: %s", path, skip.reason)
+        yield Skipped(path, skip.reason)
+        return
+    yield from _unique_within_file(items)
 
 
 def _all_text_fields(text_fields: Sequence[str]) -> tuple[str, ...]:
@@ -292,7 +342,7 @@ def _check_readable(path: str) -> str:
     """The file's lower-case extension, or raise ``_Skip`` if it cannot be one of ours."""
     if os.path.islink(path) and not os.path.exists(path):
         raise _Skip(f"broken symlink (target {os.readlink(path)!r} does not exist)")
-    extension = os.path.splitext(path)[1].lower()
+    extension = _extension(path)
     if extension not in SUPPORTED_EXTENSIONS:
         shown = f"'{extension}'" if extension else "(no extension)"
         raise _Skip(f"unsupported file type {shown}")
@@ -306,6 +356,15 @@ def _check_readable(path: str) -> str:
         # Opening a FIFO or device could block forever.
         raise _Skip("not a regular file")
     return extension
+
+
+def _extension(path: str) -> str:
+    """The lower-case extension, two-part for compressed archives (``.warc.gz``)."""
+    lowered = path.lower()
+    for compound in (".warc.gz", ".arc.gz"):
+        if lowered.endswith(compound) and len(os.path.basename(lowered)) > len(compound):
+            return compound
+    return os.path.splitext(lowered)[1]
 
 
 def _read_bytes(path: str, max_bytes: int) -> bytes:
@@ -346,24 +405,24 @@ def _parse(
     return [Document(id=file_id, text=decoded.text, path=path, meta=decoded.meta())]
 
 
-def _unique_within_file(items: list[Document | Skipped]) -> list[Document | Skipped]:
+def _unique_within_file(items: Iterable[Document | Skipped]) -> Iterator[Document | Skipped]:
     """Suffix ``~2``, ``~3`` to record ids repeated inside one file."""
     used: set[str] = set()
-    out: list[Document | Skipped] = []
     for item in items:
         if isinstance(item, Document):
             item = replace(item, id=_unique_id(item.id, used))
             used.add(item.id)
-        out.append(item)
-    return out
+        yield item
 
 
 # ---------------------------------------------------------------------------------------
 # Decoding
 
 
-def _decode(data: bytes, path: str, *, declared: str | None = None) -> _Decoded:
+def _decode(data: bytes, path: str, *, declared: Sequence[tuple[str | None, str]] = ()) -> _Decoded:
     """Decode as UTF-8, else a UTF-16/32 BOM, ``declared``, detection, then UTF-8 with U+FFFD.
+
+    ``declared`` holds ``(charset label, where it was declared)`` pairs, tried in order.
 
     >>> _decode("caf\\u00e9".encode("cp1252"), "x.txt").encoding  # doctest: +SKIP
     'cp1252'
@@ -377,7 +436,9 @@ def _decode(data: bytes, path: str, *, declared: str | None = None) -> _Decoded:
     wide = _wide_bom_encoding(data)
     if wide is not None:
         return _Decoded(data.decode(wide, errors="replace"), wide)
-    decoded = _decode_declared(data, declared) or _decode_detected(data)
+    decoded = next(
+        (d for label, origin in declared if (d := _decode_declared(data, label, origin)) is not None), None
+    ) or _decode_detected(data)
     for message in decoded.warnings:
         logger.warning("%s: %s", path, message)
     return decoded
@@ -390,7 +451,7 @@ def _wide_bom_encoding(data: bytes) -> str | None:
     return None
 
 
-def _decode_declared(data: bytes, declared: str | None) -> _Decoded | None:
+def _decode_declared(data: bytes, declared: str | None, origin: str) -> _Decoded | None:
     encoding = _codec_name(declared)
     if encoding is None or encoding == "utf_8":
         return None
@@ -398,7 +459,7 @@ def _decode_declared(data: bytes, declared: str | None) -> _Decoded | None:
         text = data.decode(encoding)
     except UnicodeDecodeError:
         return None
-    warning = f"not valid UTF-8; decoded as {encoding} (declared in the page's <meta charset>)"
+    warning = f"not valid UTF-8; decoded as {encoding} (declared in {origin})"
     return _Decoded(text, encoding, (warning,))
 
 
@@ -452,7 +513,7 @@ def _declared_charset(data: bytes) -> str | None:
 
 
 def _parse_html(data: bytes, path: str, file_id: str) -> Document:
-    decoded = _decode(data, path, declared=_declared_charset(data))
+    decoded = _decode(data, path, declared=[(_declared_charset(data), _META_ORIGIN)])
     text, found = html_to_text(decoded.text)
     if not text:
         raise _Skip("no text after HTML extraction")
@@ -589,6 +650,208 @@ def _clean(value: str | None) -> str | None:
     if not value:
         return None
     return _SPACES.sub(" ", value).strip() or None
+
+
+# ---------------------------------------------------------------------------------------
+# WARC and ARC
+
+
+def _read_warc(
+    path: str, file_id: str, max_bytes: int, counts: Counter[str] | None
+) -> Iterator[Document | Skipped]:
+    """Documents of a WARC/ARC file, streamed record by record (see :func:`read_file`).
+
+    Only one record's payload (at most ``max_bytes``) is in memory at a time; warcio reads
+    the rest of each record in blocks and drops it.
+    """
+    try:
+        from warcio.archiveiterator import ArchiveIterator
+    except ImportError:
+        raise _Skip(WARC_NOT_INSTALLED) from None
+    kind = "ARC" if _extension(path).startswith(".arc") else "WARC"
+    tally: Counter[str] = Counter() if counts is None else counts
+    before = Counter(tally)
+    try:
+        handle = open(path, "rb")
+    except OSError as exc:
+        raise _Skip(f"cannot read: {exc.strerror or exc}") from None
+    with handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            raise _Skip("empty file")
+        archive = ArchiveIterator(handle, arc2warc=False)
+        records = iter(archive)
+        number = end = 0
+        problem: str | None = None
+        while problem is None:
+            try:
+                record = next(records)
+            except StopIteration:
+                problem = _trailing_damage(handle, end, size, kind)
+                break
+            except Exception as exc:  # warcio raises AttributeError, ValueError, zlib.error ... on bad input
+                problem = _damage_reason(exc, kind, number)
+                break
+            if record.format == "warc" and not record.rec_headers.headers:
+                # warcio's "record" for trailing blank lines or a lone version line: no record.
+                problem = _trailing_damage(handle, end, size, kind)
+                break
+            number += 1
+            tally["warc_records"] += 1
+            item = _warc_item(record, path, file_id, number, max_bytes)
+            try:
+                archive.read_to_end()
+                offset, length = archive.get_record_offset(), archive.get_record_length()
+            except Exception as exc:  # as above
+                problem = _damage_reason(exc, kind, number - 1)
+                break
+            if record.length is None:
+                problem = f"corrupt {kind}: record {number} (offset {offset:,}) has no length"
+                break
+            if getattr(record.raw_stream, "limit", 0) > 0:
+                # The file ends before this record's declared length.
+                problem = f"truncated {kind}: record {number} (offset {offset:,}) is cut short"
+                problem += f"; {number - 1} record(s) read before it"
+                break
+            end = offset + length
+            if isinstance(item, str):
+                tally["warc_ignored"] += 1
+                tally[f"ignored: {item}"] += 1
+                continue
+            if isinstance(item, Document):
+                tally["warc_documents"] += 1
+                item = replace(item, meta={**item.meta, "warc_offset": offset})
+            else:
+                tally["warc_skipped"] += 1
+            yield item
+    found = tally - before
+    logger.info("%s: %s", path, _warc_summary(found))
+    if problem:
+        logger.debug("skipped %s: %s", path, problem)
+        yield Skipped(path, problem)
+    elif not number:
+        yield Skipped(path, "empty file")
+    elif not found["warc_documents"] and not found["warc_skipped"]:
+        yield Skipped(path, f"no HTML pages with HTTP status 200 ({_warc_summary(found)})")
+
+
+def _warc_item(record: Any, path: str, file_id: str, number: int, max_bytes: int) -> Document | Skipped | str:
+    """The Document or Skipped for one record, or why it is ignored (not an article)."""
+    headers = record.rec_headers
+    if record.format == "arc":
+        if record.rec_type != "response":
+            return "ARC file header"
+        record_id, url, date = None, headers.get_header("uri"), _arc_date(headers.get_header("archive-date"))
+    else:
+        if record.rec_type != "response":
+            return f"{record.rec_type or 'untyped'} record"
+        record_id = (headers.get_header("WARC-Record-ID") or "").strip().strip("<>").strip() or None
+        url, date = headers.get_header("WARC-Target-URI"), headers.get_header("WARC-Date")
+    http = record.http_headers
+    if http is None:
+        return "no HTTP headers"
+    status = http.get_statuscode()
+    if status != "200":
+        return f"HTTP status {status or '(none)'}"
+    content_type = http.get_header("Content-Type") or ""
+    media = content_type.split(";", 1)[0].strip().lower()
+    if not media and record.format != "arc":
+        # Common Crawl records the type it detected; trust it when the server sent none.
+        media = (headers.get_header("WARC-Identified-Payload-Type") or "").strip().lower()
+    if media and media not in _HTML_TYPES:
+        return f"not HTML ({media})"
+    name = record_id or f"R{number}"
+    where = f"{path}#{name}"
+    try:
+        body = record.content_stream().read(max_bytes + 1)
+    except Exception as exc:  # a bad chunked or compressed payload spoils this record only
+        return Skipped(where, f"cannot read the payload: {_first_line(exc)}")
+    if not media and not _HTML_START.match(body[:_CHARSET_SNIFF_BYTES]):
+        return "not HTML (no content type)"
+    if len(body) > max_bytes:
+        return Skipped(where, f"payload too large (more than max_bytes={max_bytes:,} bytes)")
+    if _wide_bom_encoding(body) is None and b"\x00" in body[:_BINARY_SNIFF_BYTES]:
+        return Skipped(where, "binary payload labelled HTML (contains NUL bytes)")
+    declared = [(_charset_param(content_type), _HTTP_ORIGIN), (_declared_charset(body), _META_ORIGIN)]
+    decoded = _decode(body, where, declared=declared)
+    text, found = html_to_text(decoded.text)
+    if not text:
+        return Skipped(where, "no text after HTML extraction")
+    meta: dict[str, Any] = {"warc_record": number}
+    if record_id:
+        meta["warc_record_id"] = record_id
+    if date:
+        meta["warc_date"] = date
+    canonical = found.pop("url", None)
+    if canonical and canonical != url:
+        meta["canonical_url"] = canonical
+    meta.update(decoded.meta())
+    if date and "date" not in found:
+        # The page's publication date says more about who copied whom than the capture date.
+        found["date"] = date
+    return Document(id=f"{file_id}#{name}", text=text, path=path, url=url or canonical, meta=meta, **found)
+
+
+def _charset_param(content_type: str) -> str | None:
+    match = _HTTP_CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def _arc_date(timestamp: str | None) -> str | None:
+    """An ARC ``archive-date`` (``20060102150405``) as ISO 8601, or as found if it is not one."""
+    if not timestamp:
+        return None
+    try:
+        from warcio.timeutils import timestamp_to_iso_date
+
+        return str(timestamp_to_iso_date(timestamp))
+    except (ValueError, TypeError):
+        return timestamp
+
+
+def _trailing_damage(handle: Any, end: int, size: int, kind: str) -> str | None:
+    """Why the bytes after the last complete record could not be read, or None if blank."""
+    if end >= size:
+        return None
+    handle.seek(end)
+    tail = handle.read(_TRAILER_BYTES + 1)
+    if len(tail) <= _TRAILER_BYTES and not tail.strip():
+        return None
+    return (
+        f"truncated or corrupt {kind}: {size - end:,} byte(s) after offset {end:,} "
+        "are not a complete record"
+    )
+
+
+def _damage_reason(exc: Exception, kind: str, records_read: int) -> str:
+    message = _first_line(exc)
+    if "Unknown archive format" in message and records_read == 0:
+        return f"not a WARC or ARC file ({message})"
+    if "non-chunked gzip" in str(exc):
+        return (
+            f"{kind} gzipped as one stream, not record by record; stopped after record {records_read}"
+            " (fix the file with: warcio recompress IN OUT)"
+        )
+    return f"corrupt {kind} after record {records_read}: {message}"
+
+
+def _first_line(exc: Exception) -> str:
+    """The first non-blank line of an exception's message, shortened, with its type if empty."""
+    line = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), "")
+    if len(line) > 120:
+        line = line[:117] + "..."
+    return line or type(exc).__name__
+
+
+def _warc_summary(found: Mapping[str, int]) -> str:
+    """``3 document(s) from 9 record(s); ignored: request record 2, ...``."""
+    text = f"{found['warc_documents']} document(s) from {found['warc_records']} record(s)"
+    if found["warc_skipped"]:
+        text += f", {found['warc_skipped']} skipped"
+    ignored = sorted((k.removeprefix("ignored: "), n) for k, n in found.items() if k.startswith("ignored: "))
+    if ignored:
+        text += "; ignored: " + ", ".join(f"{k} {n}" for k, n in ignored)
+    return text
 
 
 # ---------------------------------------------------------------------------------------

@@ -43,7 +43,6 @@ from dedup import __version__
 from dedup.config import ScanConfig
 from dedup.errors import StoreError
 from dedup.store import (
-    FORMAT_VERSION,
     BaseSyndicationIndex,
     Entry,
     Match,
@@ -60,10 +59,13 @@ from dedup.store import (
 )
 from dedup.types import Document
 
-__all__ = ["RedisSyndicationIndex"]
+__all__ = ["FORMAT_VERSION", "RedisSyndicationIndex"]
 
 log = logging.getLogger(__name__)
 
+#: Version of the Redis layout (the SQLite one, :data:`dedup.store.FORMAT_VERSION`, moves
+#: separately); a namespace written under another version is refused.
+FORMAT_VERSION = 1
 _CHECK_ATTEMPTS = 50
 _EVICT_CHUNK = 500
 _DOC_FIELDS = ("url", "title", "date", "source", "path")
@@ -168,7 +170,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"{where}: {exc}") from exc
         meta = dict(zip(reply[::2], reply[1::2], strict=True))
-        check_format(meta.get("format"), where)
+        check_format(meta.get("format"), where, FORMAT_VERSION)
         try:
             stored = json.loads(meta["config"])
         except (KeyError, ValueError) as exc:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from collections import Counter
@@ -22,6 +23,7 @@ from dedup import stages
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, InputError
 from dedup.parallel import Backend, make_backend, resolve_jobs
+from dedup.stage_files import StageWriter, check_stage_dir
 from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
 from dedup.types import Document, Skipped
 
@@ -76,6 +78,7 @@ def scan_documents(
     backend: str | Backend | None = None,
     scheduler: str | None = None,
     shard_size: int = 1000,
+    stage_dir: str | os.PathLike[str] | None = None,
 ) -> ScanResult:
     """Find related pairs and clusters among ``documents``.
 
@@ -92,16 +95,24 @@ def scan_documents(
     The result is the same whatever runs it; a collection smaller than ``shard_size`` is
     scanned in this process. Worker processes start with ``forkserver`` or ``spawn``: a
     script that uses ``jobs > 1`` needs an ``if __name__ == "__main__":`` guard.
+
+    With ``stage_dir``, each stage's output (documents, band keys, document frequencies,
+    candidates, pairs, clusters) is also written there as Parquet files, shard by shard as
+    the backend returns them, and a ``manifest.json`` last (see :mod:`dedup.stage_files`;
+    needs pyarrow, ``pip install "dedup[parquet]"``). The result does not change.
     """
     config = config or ScanConfig()
     if not isinstance(shard_size, int) or shard_size < 1:
         raise ConfigError(f"shard_size must be an integer >= 1, got {shard_size!r}")
     resolve_jobs(jobs)  # validated whatever runs the scan
+    if stage_dir is not None:
+        check_stage_dir(stage_dir)
     docs = list(documents)
     ids = [d.id for d in docs]
     if len(set(ids)) != len(ids):
         dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:5]
         raise InputError(f"document ids must be unique, repeated: {', '.join(dupes)}")
+    writer = StageWriter(stage_dir, config, shard_size=shard_size) if stage_dir is not None else None
     owned = not (backend is not None and not isinstance(backend, str))
     runner: Backend
     if backend is None or backend == "local":
@@ -116,14 +127,14 @@ def scan_documents(
     else:
         runner = backend
     try:
-        return _scan(docs, config, runner, tuple(skipped), progress or _no_progress, shard_size)
+        return _scan(docs, config, runner, tuple(skipped), progress or _no_progress, shard_size, writer)
     finally:
         if owned:
             runner.close()
 
 
 def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: tuple[Skipped, ...],
-          report: Progress, shard_size: int) -> ScanResult:
+          report: Progress, shard_size: int, writer: StageWriter | None = None) -> ScanResult:
     n = len(docs)
     cfg = config.to_dict()
     run = uuid.uuid4().hex
@@ -148,6 +159,8 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     tasks = (((shard, cfg, frequent), {"start": lo, "run": run}) for lo, shard in shards)
     for out in backend.map(stages.fingerprint_shard, tasks):
         prints.append(out)
+        if writer is not None:
+            writer.shard(out, docs[out.start : out.start + len(out)])
         report("prepare", out.start + len(out), n)
     wall = time.perf_counter() - t0
     worker = {k: sum(p.seconds[k] for p in prints) for k in ("prepare", "fingerprint")}
@@ -159,6 +172,8 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     candidates, idf = stages.join_fingerprints(prints, config, n)
     passages = sum(int(p.passage_keys.shape[0]) for p in prints)
     del prints
+    if writer is not None:
+        writer.candidates(candidates)
     timings["candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -184,6 +199,10 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     t0 = time.perf_counter()
     clusters = stages.cluster_pairs(pairs, config)
     timings["cluster"] = time.perf_counter() - t0
+    if writer is not None:
+        writer.pairs(pairs)
+        writer.clusters(clusters)
+        log.info("wrote stage files and %s", writer.close())
 
     stats.update(
         passages=passages,
@@ -208,9 +227,14 @@ def _verify_shard_size(candidates: int, workers: int) -> int:
 
 def scan_paths(paths: Iterable[str], config: ScanConfig | None = None, *,
                progress: Progress | None = None, jobs: int | None = 1,
-               backend: str | Backend | None = None, scheduler: str | None = None) -> ScanResult:
-    """Read files and folders (see :func:`dedup.read.iter_documents`) and scan them."""
+               backend: str | Backend | None = None, scheduler: str | None = None,
+               stage_dir: str | os.PathLike[str] | None = None) -> ScanResult:
+    """Read files and folders (see :func:`dedup.read.iter_documents`) and scan them
+    (the options are :func:`scan_documents`'s)."""
     from dedup.read import iter_documents
+
+    if stage_dir is not None:
+        check_stage_dir(stage_dir)  # before reading anything
 
     docs: list[Document] = []
     skipped: list[Skipped] = []
@@ -219,4 +243,4 @@ def scan_paths(paths: Iterable[str], config: ScanConfig | None = None, *,
         if (len(docs) + len(skipped)) % 500 == 0:
             (progress or _no_progress)("read", len(docs) + len(skipped), 0)
     return scan_documents(docs, config, skipped=skipped, progress=progress, jobs=jobs,
-                          backend=backend, scheduler=scheduler)
+                          backend=backend, scheduler=scheduler, stage_dir=stage_dir)

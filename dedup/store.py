@@ -53,6 +53,7 @@ import random
 import sqlite3
 import threading
 import time
+import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -70,7 +71,7 @@ from dedup.index import band_keys
 from dedup.prepare import Prepared, Sentence
 from dedup.scan import Fingerprinter
 from dedup.types import Document, Span
-from dedup.verify import RELATIONS, IdfTable, Relation, verify
+from dedup.verify import RELATIONS, IdfTable, Relation, Verifier
 
 if TYPE_CHECKING:
     from dedup.redis_store import RedisSyndicationIndex
@@ -87,8 +88,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Version of the stored layout; an index written under another version is refused.
-FORMAT_VERSION = 1
+#: Version of the SQLite layout; an index written under another version is refused.
+#: 2: text and prepared sentences in one zlib-compressed JSON blob, band keys cut to 47 bits,
+#: key counts kept in a table (version 1 stored plain text and JSON and full 64-bit keys).
+FORMAT_VERSION = 2
 #: ``PRAGMA application_id`` of a dedup index file ("ddup").
 APPLICATION_ID = 0x64647570
 #: Config fields that only steer candidate lookup at query time (nothing stored depends on them).
@@ -100,7 +103,13 @@ Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
 
 _RELATION_RANK = {r: i for i, r in enumerate(RELATIONS)}
-_SQL_CHUNK = 500  # bound parameters per IN (...) list
+_SQL_CHUNK = 500  # rows per eviction transaction
+# bound parameters per IN (...) list: SQLite >= 3.32 allows 32766, older ones 999
+_IN_CHUNK = 8000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 900
+# band keys kept in the SQLite file: SQLite stores an integer below 2**47 in 6 bytes instead of
+# 8; at a million documents (~7e8 stored keys) a query key meets a stray stored key with
+# probability ~5e-6, and a stray candidate is only verified and dropped
+_KEY_MASK = (1 << 47) - 1
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
@@ -184,6 +193,7 @@ class Entry:
     passage_keys: np.ndarray
     words: tuple[str, ...]
     added: float
+    payload: Any = None  # what a backend encoded ahead of its write transaction
 
     @property
     def language(self) -> str | None:
@@ -220,7 +230,11 @@ def encode_sentences(prepared: Prepared) -> str:
 
 
 def decode_prepared(doc: Document, language: str | None, sentences: str) -> Prepared:
-    rows = json.loads(sentences)
+    return prepared_from_rows(doc, language, json.loads(sentences))
+
+
+def prepared_from_rows(doc: Document, language: str | None, rows: Sequence[Sequence[Any]]) -> Prepared:
+    """A :class:`Prepared` from the decoded rows of :func:`encode_sentences`."""
     return Prepared(doc, language, tuple(
         Sentence(Span(start, end), paragraph, tuple(surfaces), tuple(content))
         for start, end, paragraph, surfaces, content in rows
@@ -265,11 +279,12 @@ def resolve_config(stored: Mapping[str, Any], given: ScanConfig | None, where: s
     return given
 
 
-def check_format(value: Any, where: str) -> None:
-    if str(value) != str(FORMAT_VERSION):
+def check_format(value: Any, where: str, version: int = FORMAT_VERSION) -> None:
+    """Refuse an index whose stored format ``value`` is not ``version``."""
+    if str(value) != str(version):
         raise IncompatibleIndexError(
             f"{where} has index format version {value!r}; this dedup {__version__} reads version "
-            f"{FORMAT_VERSION} only"
+            f"{version} only"
         )
 
 
@@ -386,8 +401,10 @@ class BaseSyndicationIndex(ABC):
                  tb: TracebackType | None) -> None:
         self.close()
 
-    def _entries(self, documents: Sequence[Document], added: float | None = None) -> list[Entry]:
-        """Prepare and fingerprint a batch (signatures computed in bulk)."""
+    def _entries(self, documents: Sequence[Document], added: float | None = None, *, store: bool = False
+                 ) -> list[Entry]:
+        """Prepare and fingerprint a batch (signatures computed in bulk); ``store``: to be added,
+        so the backend encodes them now (:meth:`_encode`), outside its write lock."""
         for d in documents:
             if not isinstance(d, Document):
                 raise TypeError(f"expected dedup.Document, got {type(d).__name__}")
@@ -403,8 +420,13 @@ class BaseSyndicationIndex(ABC):
             # a text without sentences has no whole-text signature worth a bucket
             dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
             pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
-            out.append(Entry(d, p, dk, pk, content_words(p), when))
+            entry = Entry(d, p, dk, pk, content_words(p), when)
+            out.append(self._encode(entry) if store else entry)
         return out
+
+    def _encode(self, entry: Entry) -> Entry:
+        """``entry`` with what the backend stores encoded ahead of time (outside any lock)."""
+        return entry
 
     def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
                  exclude: str | None) -> list[Match]:
@@ -422,9 +444,11 @@ class BaseSyndicationIndex(ABC):
         if not stored:
             return []
         idf = self._idf(reader, entry, stored)
+        # one verifier for the whole query: the queried document's features are computed once
+        verifier = Verifier(idf, self.config)
         found: list[tuple[Match, Stored]] = []
         for s in stored:
-            result = verify(entry.prepared, s.prepared, idf, self.config)
+            result = verifier.verify(entry.prepared, s.prepared)
             if not (result.related and result.relation is not None):
                 continue
             d = s.doc
@@ -507,10 +531,9 @@ CREATE TABLE docs (
     id TEXT NOT NULL UNIQUE,
     added REAL NOT NULL,
     date TEXT, url TEXT, title TEXT, source TEXT, path TEXT NOT NULL DEFAULT '',
-    text TEXT NOT NULL,
     language TEXT NOT NULL,         -- '' when not detected
-    sentences TEXT NOT NULL,        -- encode_sentences()
-    doc_keys BLOB NOT NULL,         -- int64 little-endian, to delete key rows by primary key
+    body BLOB NOT NULL,             -- encode_body(): zlib of JSON [text, sentences]
+    doc_keys BLOB NOT NULL,         -- packed_keys(): stored keys, to delete key rows
     passage_keys BLOB NOT NULL
 );
 CREATE INDEX docs_added ON docs (added);
@@ -519,9 +542,46 @@ CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY K
 CREATE TABLE df (language TEXT NOT NULL, word TEXT NOT NULL, n INTEGER NOT NULL,
                  PRIMARY KEY (language, word)) WITHOUT ROWID;
 CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
+CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
+INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0)
 """
 
-_DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, text, language, sentences"
+_DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
+_OLD_COLUMNS = "rowid, language, body, doc_keys, passage_keys"
+
+
+def encode_body(text: str, prepared: Prepared) -> bytes:
+    """The text and prepared sentences (see :func:`encode_sentences`) as zlib-compressed JSON.
+
+    One blob, because the sentences repeat the words of the text and compress together
+    (about 12 KB of JSON to 5 KB for a 600-word article); level 1 costs ~0.1 ms to write.
+    """
+    rows = [[s.span.start, s.span.end, s.paragraph, list(s.surfaces), list(s.content)]
+            for s in prepared.sentences]
+    raw = json.dumps([text, rows], ensure_ascii=False, separators=(",", ":"))
+    return zlib.compress(raw.encode("utf-8"), 1)
+
+
+def decode_body(body: bytes) -> tuple[str, list[list[Any]]]:
+    text, rows = json.loads(zlib.decompress(body))
+    return text, rows
+
+
+def packed_keys(keys: np.ndarray) -> bytes:
+    """Stored (47-bit, non-negative) keys as 6 little-endian bytes each."""
+    return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :6].tobytes()
+
+
+def unpacked_keys(blob: bytes | None) -> np.ndarray:
+    raw = np.frombuffer(blob or b"", dtype=np.uint8).reshape(-1, 6)
+    wide = np.zeros((len(raw), 8), dtype=np.uint8)
+    wide[:, :6] = raw
+    return wide.view("<i8").ravel().astype(np.int64)
+
+
+def stored_keys(keys: np.ndarray) -> np.ndarray:
+    """Band keys as the SQLite backend keeps them: cut to 47 bits, distinct, sorted."""
+    return np.unique(np.asarray(keys, dtype=np.int64) & _KEY_MASK)
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -531,7 +591,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def _chunks(values: Sequence[T], size: int = _SQL_CHUNK) -> Iterator[Sequence[T]]:
+def _chunks(values: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]:
     for i in range(0, len(values), size):
         yield values[i:i + size]
 
@@ -585,8 +645,9 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._retry(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone())
             conn.execute("PRAGMA synchronous=NORMAL")
             # band keys are random, so each add touches many B-tree pages: a larger page cache
-            # and fewer checkpoints halve the cost of a one-document transaction
-            conn.execute("PRAGMA cache_size=-32768")
+            # (fixed, whatever the index size) and fewer checkpoints cut the cost of each write
+            conn.execute("PRAGMA cache_size=-131072")
+            conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             conn.execute("PRAGMA journal_size_limit=67108864")
         except (sqlite3.Error, StoreError) as exc:
@@ -672,59 +733,89 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     # -- writing -------------------------------------------------------------------------
 
+    def _encode(self, entry: Entry) -> Entry:
+        # compressing is the costly part of a row: done before the write lock is taken
+        body = encode_body(entry.doc.text, entry.prepared)
+        return Entry(entry.doc, entry.prepared, stored_keys(entry.doc_keys), stored_keys(entry.passage_keys),
+                     entry.words, entry.added, body)
+
     def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
         entries = unique_by_id(entries)
         ids = [e.doc.id for e in entries]
         old = []
         for chunk in _chunks(ids):
-            old += conn.execute(f"SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
-                                f"WHERE id IN ({_marks(len(chunk))})", chunk).fetchall()
+            old += conn.execute(f"SELECT {_OLD_COLUMNS} FROM docs WHERE id IN ({_marks(len(chunk))})",
+                                chunk).fetchall()
         if old:
             log.debug("replacing %d stored document(s)", len(old))
             self._delete(conn, old)
+        # rowids are assigned here, under the write lock, so that key rows go in one executemany
+        first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0]
         df: Counter[tuple[str, str]] = Counter()
         languages: Counter[str] = Counter()
-        doc_rows: list[tuple[int, int]] = []
-        passage_rows: list[tuple[int, int]] = []
-        for e in entries:
+        rows = []
+        doc_parts: list[tuple[np.ndarray, int]] = []
+        passage_parts: list[tuple[np.ndarray, int]] = []
+        for rowid, e in enumerate(entries, first):
             d = e.doc
             lang = e.language or ""
-            cur = conn.execute(
-                "INSERT INTO docs (id, added, date, url, title, source, path, text, language, sentences, "
-                "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (d.id, e.added, d.date, d.url, d.title, d.source, d.path, d.text, lang,
-                 encode_sentences(e.prepared), keys_to_bytes(e.doc_keys), keys_to_bytes(e.passage_keys)),
-            )
-            rowid = cur.lastrowid
-            assert rowid is not None
-            doc_rows += [(k, rowid) for k in e.doc_keys.tolist()]
-            passage_rows += [(k, rowid) for k in e.passage_keys.tolist()]
+            body = e.payload if isinstance(e.payload, bytes) else encode_body(d.text, e.prepared)
+            dk, pk = stored_keys(e.doc_keys), stored_keys(e.passage_keys)
+            rows.append((rowid, d.id, e.added, d.date, d.url, d.title, d.source, d.path, lang, body,
+                         packed_keys(dk), packed_keys(pk)))
+            doc_parts.append((dk, rowid))
+            passage_parts.append((pk, rowid))
             df.update((lang, w) for w in e.words)
             languages[lang] += 1
-        conn.executemany("INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_rows)
-        conn.executemany("INSERT INTO passage_keys (key, doc) VALUES (?, ?)", passage_rows)
+        conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
+                         "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        n_doc = self._write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_parts)
+        n_passage = self._write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)", passage_parts)
+        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?",
+                         ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
         conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
                          "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
-                         ((lang, w, n) for (lang, w), n in df.items()))
+                         ((lang, w, n) for (lang, w), n in sorted(df.items())))
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
 
+    @staticmethod
+    def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> int:
+        """Insert or delete ``(key, doc)`` rows in key order; returns how many.
+
+        Keys are random: in key order, consecutive rows land on the same or the next B-tree
+        page, instead of a random page each.
+        """
+        if not parts:
+            return 0
+        keys = np.concatenate([k for k, _ in parts])
+        docs = np.repeat(np.asarray([d for _, d in parts], dtype=np.int64), [len(k) for k, _ in parts])
+        order = np.lexsort((docs, keys))
+        conn.executemany(sql, zip(keys[order].tolist(), docs[order].tolist(), strict=True))
+        return int(keys.size)
+
     def _delete(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
-        """Delete documents given ``(rowid, language, sentences, doc_keys, passage_keys)`` rows."""
+        """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
+        if not rows:
+            return
         df: Counter[tuple[str, str]] = Counter()
         languages: Counter[str] = Counter()
-        for rowid, lang, sentences, dkeys, pkeys in rows:
-            conn.executemany("DELETE FROM doc_keys WHERE key = ? AND doc = ?",
-                             ((k, rowid) for k in keys_from_bytes(dkeys).tolist()))
-            conn.executemany("DELETE FROM passage_keys WHERE key = ? AND doc = ?",
-                             ((k, rowid) for k in keys_from_bytes(pkeys).tolist()))
-            words = {w for row in json.loads(sentences) for w in row[4]}
-            df.update((lang, w) for w in words)
+        doc_parts: list[tuple[np.ndarray, int]] = []
+        passage_parts: list[tuple[np.ndarray, int]] = []
+        for rowid, lang, body, dkeys, pkeys in rows:
+            doc_parts.append((unpacked_keys(dkeys), rowid))
+            passage_parts.append((unpacked_keys(pkeys), rowid))
+            _, sentences = decode_body(body)
+            df.update((lang, w) for w in {w for row in sentences for w in row[4]})
             languages[lang] += 1
+        n_doc = self._write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
+        n_passage = self._write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
+        conn.executemany("UPDATE counts SET n = n - ? WHERE name = ?",
+                         ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
         conn.executemany("DELETE FROM docs WHERE rowid = ?", ((r[0],) for r in rows))
         conn.executemany("UPDATE df SET n = n - ? WHERE language = ? AND word = ?",
-                         ((n, lang, w) for (lang, w), n in df.items()))
-        conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0", df.keys())
+                         ((n, lang, w) for (lang, w), n in sorted(df.items())))
+        conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0", sorted(df))
         conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
                          ((n, lang) for lang, n in languages.items()))
         conn.execute("DELETE FROM languages WHERE n <= 0")
@@ -739,7 +830,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         """
         count = 0
         for batch in batches(documents, batch_size):
-            entries = self._entries(batch, added)  # the slow part, outside the write lock
+            entries = self._entries(batch, added, store=True)  # the slow part, outside the write lock
             self._transaction(partial(self._insert, entries=entries), write=True)
             count += len(batch)
             if progress is not None:
@@ -748,8 +839,7 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def remove(self, doc_id: str) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
-            rows = conn.execute("SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
-                                "WHERE id = ?", (doc_id,)).fetchall()
+            rows = conn.execute(f"SELECT {_OLD_COLUMNS} FROM docs WHERE id = ?", (doc_id,)).fetchall()
             self._delete(conn, rows)
             return bool(rows)
 
@@ -765,8 +855,8 @@ class SyndicationIndex(BaseSyndicationIndex):
         cutoff = eviction_cutoff(older_than_seconds, before, now)
 
         def work(conn: sqlite3.Connection) -> int:
-            rows = conn.execute("SELECT rowid, language, sentences, doc_keys, passage_keys FROM docs "
-                                "WHERE added < ? ORDER BY added LIMIT ?", (cutoff, _SQL_CHUNK)).fetchall()
+            rows = conn.execute(f"SELECT {_OLD_COLUMNS} FROM docs WHERE added < ? ORDER BY added LIMIT ?",
+                                (cutoff, _SQL_CHUNK)).fetchall()
             self._delete(conn, rows)
             return len(rows)
 
@@ -781,6 +871,7 @@ class SyndicationIndex(BaseSyndicationIndex):
     def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
         conn: sqlite3.Connection = reader
         hits: dict[Any, list[int]] = {}
+        entry = self._encode_keys(entry)
         for chunk in _chunks(entry.doc_keys.tolist()):
             for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
                 hits.setdefault(doc, [0, 0])[0] += 1
@@ -790,6 +881,14 @@ class SyndicationIndex(BaseSyndicationIndex):
             for (doc,) in conn.execute(sql, (*chunk, self.config.max_bucket)):
                 hits.setdefault(doc, [0, 0])[1] += 1
         return hits
+
+    @staticmethod
+    def _encode_keys(entry: Entry) -> Entry:
+        """``entry`` with its keys as stored (already so when it went through :meth:`_encode`)."""
+        if isinstance(entry.payload, bytes):
+            return entry
+        return Entry(entry.doc, entry.prepared, stored_keys(entry.doc_keys), stored_keys(entry.passage_keys),
+                     entry.words, entry.added, entry.payload)
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
         conn: sqlite3.Connection = reader
@@ -830,7 +929,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         Two crawlers checking copies of one story at the same moment cannot both get ``new``:
         the second one's query runs after the first one's add.
         """
-        entry = self._entries([document], added)[0]
+        entry = self._entries([document], added, store=True)[0]
 
         def work(conn: sqlite3.Connection) -> list[Match]:
             matches = self._matches(conn, entry, limit=limit, align=align, exclude=document.id)
@@ -851,7 +950,8 @@ class SyndicationIndex(BaseSyndicationIndex):
         return [r[0] for r in rows]
 
     def __len__(self) -> int:
-        return int(self._transaction(lambda c: c.execute("SELECT count(*) FROM docs").fetchone()[0], write=False))
+        return int(self._transaction(
+            lambda c: c.execute("SELECT coalesce(sum(n), 0) FROM languages").fetchone()[0], write=False))
 
     def __contains__(self, doc_id: object) -> bool:
         if not isinstance(doc_id, str):
@@ -862,14 +962,16 @@ class SyndicationIndex(BaseSyndicationIndex):
     def stats(self) -> dict[str, Any]:
         """Documents, stored band keys, languages, time range, size on disk and configuration."""
         def work(conn: sqlite3.Connection) -> dict[str, Any]:
-            documents, oldest, newest = conn.execute("SELECT count(*), min(added), max(added) FROM docs").fetchone()
+            documents = conn.execute("SELECT coalesce(sum(n), 0) FROM languages").fetchone()[0]
+            oldest, newest = conn.execute("SELECT min(added), max(added) FROM docs").fetchone()
+            counts = dict(conn.execute("SELECT name, n FROM counts"))
             return {
                 "backend": "sqlite",
                 "path": self.path,
                 "format": FORMAT_VERSION,
                 "documents": documents,
-                "doc_keys": conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0],
-                "passage_keys": conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0],
+                "doc_keys": counts.get("doc_keys", 0),
+                "passage_keys": counts.get("passage_keys", 0),
                 "words": conn.execute("SELECT count(*) FROM df").fetchone()[0],
                 "languages": {(lang or "unknown"): n for lang, n in
                               conn.execute("SELECT language, n FROM languages ORDER BY language")},
@@ -894,9 +996,10 @@ class SyndicationIndex(BaseSyndicationIndex):
 
 
 def _stored_from_row(row: Sequence[Any]) -> Stored:
-    _, doc_id, added, date, url, title, source, path, text, language, sentences = row
+    _, doc_id, added, date, url, title, source, path, language, body = row
+    text, sentences = decode_body(body)
     doc = Document(doc_id, text, path=path or "", title=title, url=url, date=date, source=source)
-    return Stored(decode_prepared(doc, language or None, sentences), float(added))
+    return Stored(prepared_from_rows(doc, language or None, sentences), float(added))
 
 
 def open_index(path_or_url: str | os.PathLike[str], config: ScanConfig | None = None, **options: Any

@@ -121,7 +121,7 @@ class Verification:
 
     def evidence(self, a: Prepared, b: Prepared, limit: int = 5) -> list[dict[str, Any]]:
         """The strongest sentence matches, with their spans in each text."""
-        best = sorted(self.matches, key=lambda m: -m.score)[:limit]
+        best = sorted(self.matches, key=lambda m: (-m.score, m.a, m.b))[:limit]
         return [
             {
                 "kind": m.kind,
@@ -146,6 +146,7 @@ class DocFeatures:
     vals: np.ndarray
     sizes: np.ndarray
     figures: tuple[frozenset[str], ...]
+    has_figures: np.ndarray
     texts: tuple[str, ...]
     long: np.ndarray
     shingles: np.ndarray
@@ -161,7 +162,7 @@ class Verifier:
     def __init__(self, idf: IdfTable, config: ScanConfig | None = None) -> None:
         self.idf = idf
         self.config = config or ScanConfig()
-        self._words: dict[str, int] = {}
+        self._word_ids: dict[str, int] = {}
         self._features: dict[int, tuple[Prepared, DocFeatures]] = {}
 
     def forget(self, doc: Prepared) -> None:
@@ -174,12 +175,18 @@ class Verifier:
         rows: list[int] = []
         cols: list[int] = []
         vals: list[float] = []
-        words = self._words
+        ids = self._word_ids
         for i, sentence in enumerate(doc.sentences):
             for w in set(sentence.content):
                 rows.append(i)
-                cols.append(words.setdefault(w, len(words)))
+                wid = ids.get(w)
+                if wid is None:
+                    # a hash, not a running number: the column order (and so every float sum)
+                    # is the same in every process, whatever documents it saw before
+                    wid = ids[w] = xxhash.xxh3_64_intdigest(w.encode("utf-8")) - (1 << 63)
+                cols.append(wid)
                 vals.append(self.idf.weight(w, doc.language))
+        figures = tuple(_figures(s) for s in doc.sentences)
         r = np.asarray(rows, dtype=np.int64)
         v = np.asarray(vals, dtype=np.float64)
         sizes = np.bincount(r, weights=v, minlength=len(doc.sentences)) if len(r) else np.zeros(len(doc.sentences))
@@ -192,7 +199,8 @@ class Verifier:
             cols=np.asarray(cols, dtype=np.int64),
             vals=v,
             sizes=sizes,
-            figures=tuple(_figures(s) for s in doc.sentences),
+            figures=figures,
+            has_figures=np.array([bool(f) for f in figures], dtype=bool),
             texts=tuple(" ".join(s.surfaces) for s in doc.sentences),
             long=np.array([len(s.surfaces) >= 5 for s in doc.sentences], dtype=bool),
             shingles=shingles,
@@ -201,8 +209,13 @@ class Verifier:
         self._features[id(doc)] = (doc, feats)
         return feats
 
-    def scores(self, a: Prepared, b: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``."""
+    def scores(self, a: Prepared, b: Prepared, *, full: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``.
+
+        With ``full=False`` the character ratio is computed only where the content overlap
+        reaches the level an edited sentence keeps (``_EDIT_OVERLAP``) and is 0 elsewhere:
+        verification reads it nowhere else, and unrelated pairs then cost almost no ratios.
+        """
         fa, fb = self.features(a), self.features(b)
         na, nb = len(a.sentences), len(b.sentences)
         uniq, inverse = np.unique(np.concatenate([fa.cols, fb.cols]), return_inverse=True)
@@ -217,11 +230,23 @@ class Verifier:
         total = fa.sizes[:, None] + fb.sizes[None, :]
         with np.errstate(invalid="ignore", divide="ignore"):
             overlap = np.where(total > 0, 2 * weighted / total, 0.0)
-        conflict = _number_conflicts(fa.figures, fb.figures)
+        # without the full ratio, figures only matter where sentences share words (elsewhere
+        # both scores are 0 anyway)
+        cells = None if full else (overlap > 0) & fa.has_figures[:, None] & fb.has_figures[None, :]
+        conflict = _number_conflicts(fa.figures, fb.figures, cells)
         overlap[conflict] = 0.0
-        ratio = np.asarray(process.cdist(fa.texts, fb.texts, scorer=fuzz.ratio, dtype=np.float32), dtype=np.float64)
-        ratio /= 100.0
-        ratio[conflict] = 0.0
+        if full:
+            ratio = np.asarray(process.cdist(fa.texts, fb.texts, scorer=fuzz.ratio, dtype=np.float32),
+                               dtype=np.float64)
+            ratio /= 100.0
+            ratio[conflict] = 0.0
+        else:
+            ratio = np.zeros_like(overlap)
+            rows, cols = np.nonzero(overlap >= _EDIT_OVERLAP)  # conflicts have overlap 0
+            ta, tb, score = fa.texts, fb.texts, fuzz.ratio
+            for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
+                # float32 then float64, as cdist gives, so both paths agree to the bit
+                ratio[i, j] = float(np.float32(score(ta[i], tb[j]))) / 100.0
         return overlap, ratio, inter
 
     def verify(self, a: Prepared, b: Prepared) -> Verification:
@@ -241,7 +266,8 @@ def _figures(sentence: Sentence) -> frozenset[str]:
     )
 
 
-def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozenset[str]]) -> np.ndarray:
+def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozenset[str]],
+                      cells: np.ndarray | None = None) -> np.ndarray:
     """True where both sentences state numbers and share almost none of them.
 
     Two sentences with different figures ("Revs 44.5 mln vs 35.7 mln" and "Revs 92.6 mln vs
@@ -249,6 +275,12 @@ def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozens
     A rewrite keeps the figures; a sentence without figures never conflicts.
     """
     out = np.zeros((len(nums_a), len(nums_b)), dtype=bool)
+    if cells is not None:  # only these cells are looked at
+        for i, j in zip(*np.nonzero(cells), strict=True):
+            x, y = nums_a[i], nums_b[j]
+            if len(x & y) < _NUMBER_AGREEMENT * len(x | y):
+                out[i, j] = True
+        return out
     with_b = [(j, y) for j, y in enumerate(nums_b) if y]
     for i, x in enumerate(nums_a):
         if not x:
@@ -310,7 +342,7 @@ def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
     if not a.sentences or not b.sentences:
         return Verification(False, None, {}, (), "no article text to compare")
     fa, fb = verifier.features(a), verifier.features(b)
-    overlap, ratio, shared = verifier.scores(a, b)
+    overlap, ratio, shared = verifier.scores(a, b, full=False)
     matches = _match(overlap, ratio, shared, fa, fb, config)
 
     n_a, n_b = len(fa.shingles), len(fb.shingles)

@@ -384,3 +384,46 @@ def test_invariants_under_random_edits(pair):
     check_invariants(al, source, derived)
     if source_text == derived_text:
         assert al.verdict == "verbatim"
+
+
+# ---------------------------------------------------------------------------------------
+# The fast run scorer against the reference (verify's sentence scores on run views)
+
+
+def _check_run_scorer(source: Document, derived: Document) -> None:
+    import numpy as np
+
+    from dedup.align import _run_view, _runs, _RunScorer
+    from dedup.verify import sentence_scores
+
+    src, der = prepare(source), prepare(derived)
+    if not src.sentences or not der.sentences:
+        return
+    idf = IdfTable.from_documents([src, der])
+    scorer = _RunScorer(der, src, idf)
+    d_runs, s_runs = _runs(der), _runs(src)
+    fast = scorer.scores(d_runs, s_runs)
+    slow = sentence_scores(_run_view(der, d_runs), _run_view(src, s_runs), idf)
+    for got, want in zip(fast, slow, strict=True):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("a,b", [(0, 3), (3, 0), (2, 1), (1, 1), (0, 4)])
+def test_run_scorer_matches_verify_on_seeds(seeds, a, b):
+    _check_run_scorer(seeds[a], seeds[b])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edited_pair())
+def test_run_scorer_matches_verify_under_random_edits(pair):
+    source_text, derived_text = pair
+    _check_run_scorer(Document("s", source_text), Document("d", derived_text))
+
+
+def test_a_shared_processor_gives_the_same_alignment(seeds):
+    from dedup.normalize import TextProcessor
+
+    processor = TextProcessor()
+    for a, b in ((0, 3), (2, 1)):
+        assert align(seeds[a], seeds[b], processor=processor).to_dict() == align(seeds[a], seeds[b]).to_dict()

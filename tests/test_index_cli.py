@@ -113,10 +113,11 @@ def test_other_format_version_is_a_clean_error(runner, tmp_path):
     db = tmp_path / "i.db"
     SyndicationIndex(db).close()
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'format'")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")  # the layout before 2
     result = runner.invoke(index, ["query", "--db", str(db), str(seed_path("000"))])
     assert result.exit_code == 2
-    assert result.output.startswith(f"Error: {db} has index format version '2'")
+    assert result.output.startswith(f"Error: {db} has index format version '1'")
+    assert "reads version 2 only" in result.output
 
 
 def test_parse_duration():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from dedup.read import (
     DEFAULT_MAX_BYTES,
     SUPPORTED_EXTENSIONS,
     TEXT_FIELDS,
+    WARC_EXTENSIONS,
     html_to_text,
     iter_documents,
     read_file,
@@ -91,7 +93,8 @@ def only_skip(items: list[Document | Skipped]) -> Skipped:
 
 
 def test_public_constants() -> None:
-    assert SUPPORTED_EXTENSIONS == frozenset({".txt", ".md", ".html", ".htm", ".json", ".jsonl"})
+    assert WARC_EXTENSIONS == frozenset({".warc", ".warc.gz", ".arc", ".arc.gz"})
+    assert SUPPORTED_EXTENSIONS == frozenset({".txt", ".md", ".html", ".htm", ".json", ".jsonl"}) | WARC_EXTENSIONS
     assert TEXT_FIELDS == ("text", "body", "content")
     assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
 
@@ -564,6 +567,28 @@ def test_unsupported_extension(tmp_path: Path) -> None:
     assert only_skip(read_file(write(tmp_path / "README", "x"))).reason == (
         "unsupported file type (no extension)"
     )
+
+
+def test_only_archives_may_be_gzipped(tmp_path: Path) -> None:
+    assert only_skip(read_file(write(tmp_path / "a.txt.gz", b"\x1f\x8b"))).reason == "unsupported file type '.gz'"
+    assert only_skip(read_file(write(tmp_path / "crawl.warc.wet.gz", b"\x1f\x8b"))).reason == (
+        "unsupported file type '.gz'"
+    )
+
+
+@pytest.mark.parametrize("name", ["c.warc", "c.warc.gz", "C.ARC.GZ", "c.arc"])
+def test_warc_without_warcio_is_skipped_with_the_fix(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # None in sys.modules makes the import fail as if warcio were not installed.
+    monkeypatch.setitem(sys.modules, "warcio", None)
+    monkeypatch.setitem(sys.modules, "warcio.archiveiterator", None)
+    write(tmp_path / "corpus" / name, b"WARC/1.0\r\n")
+    write(tmp_path / "corpus" / "a.txt", "Texte.")
+    items = list(iter_documents([tmp_path / "corpus"]))
+    assert [d.id for d in docs_of(items)] == ["a.txt"]
+    assert skips_of(items) == [Skipped(str(tmp_path / "corpus" / name), read.WARC_NOT_INSTALLED)]
+    assert "install dedup[warc]" in read.WARC_NOT_INSTALLED
 
 
 def test_broken_symlink(tmp_path: Path) -> None:

@@ -357,3 +357,35 @@ def test_sigkill_during_a_batch_keeps_exactly_the_committed_batches(tmp_path):
         assert [m.id for m in index.query(probe.text)] == [probe.id]
         index.add_many(synthetic_docs(f"b{stop}", size, stop))  # the index is writable again
         assert len(index) == (stop + 1) * size
+
+
+def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path):
+    path = tmp_path / "i.db"
+    docs = synthetic_docs("k", 30, 11)
+    with SyndicationIndex(path) as index:
+        index.add_many(docs[:20], batch_size=7, added=100.0)
+        index.add_many(docs[10:], batch_size=6, added=200.0)  # 10 replaced
+        index.add(Document(docs[0].id, docs[25].text), added=300.0)  # replaced by another text
+        assert index.remove(docs[1].id) and not index.remove(docs[1].id)
+        assert index.evict(before=150.0) == 8
+        stats = index.stats()
+        assert stats["documents"] == len(index) == 21
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM docs").fetchone()[0] == 21
+        assert stats["doc_keys"] == conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0]
+        assert stats["passage_keys"] == conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0]
+        orphans = conn.execute("SELECT count(*) FROM passage_keys WHERE doc NOT IN (SELECT rowid FROM docs)")
+        assert orphans.fetchone()[0] == 0
+        assert conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] < 2**47
+    with SyndicationIndex(path) as index:  # the replaced text is found under its id, the old one is not
+        assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
+        assert index.query(docs[2].text) == []
+
+
+def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
+    path = tmp_path / "old.db"
+    SyndicationIndex(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    with pytest.raises(IncompatibleIndexError, match=f"format version '1'.*reads version {FORMAT_VERSION} only"):
+        SyndicationIndex(path)

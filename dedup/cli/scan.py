@@ -42,12 +42,15 @@ _DEFAULTS = ScanConfig()
               help='Run the shards on a local Dask cluster of --jobs workers (pip install "dedup[dask]").')
 @click.option("--scheduler", metavar="ADDRESS",
               help="Run the shards on the Dask cluster at ADDRESS (e.g. tcp://host:8786); implies --dask.")
+@click.option("--stage-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write each stage's output (documents, band keys, frequencies, candidates, pairs, clusters) "
+                   'as Parquet files in DIR, for Spark or later runs (pip install "dedup[parquet]").')
 @click.option("--agencies", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A JSON file of agencies and outlets that extends the packaged table.")
 def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ngram: int,
          doc_threshold: float, passage_threshold: float, min_matches: int, do_align: bool,
          html_dir: Path | None, attribution: bool, jobs: int, use_dask: bool, scheduler: str | None,
-         agencies: Path | None) -> None:
+         stage_dir: Path | None, agencies: Path | None) -> None:
     """Find copies, syndicated versions and rewrites among the articles in PATHS.
 
     PATHS are files or folders (read recursively): .txt, .md, .html/.htm, .json and
@@ -65,13 +68,17 @@ def scan(paths: tuple[Path, ...], fmt: str, output: Path | None, quiet: bool, ng
         dedup scan articles/ --align --html-dir reports/
         dedup scan crawl/ --jobs 8 --format jsonl --output pairs.jsonl
         dedup scan crawl/ --scheduler tcp://scheduler:8786 --output report.json
+        dedup scan crawl/ --stage-dir stages/ --format json --output report.json
     """
     config = ScanConfig(ngram=ngram, doc_threshold=doc_threshold,
                         passage_threshold=passage_threshold, min_matches=min_matches)
     show = not quiet and sys.stderr.isatty()
     with ProgressBars(enabled=show) as bars:
         result = scan_paths([str(p) for p in paths], config, progress=bars.update, jobs=jobs,
-                            backend="dask" if use_dask or scheduler else None, scheduler=scheduler)
+                            backend="dask" if use_dask or scheduler else None, scheduler=scheduler,
+                            stage_dir=stage_dir)
+    if stage_dir is not None and not quiet:
+        click.echo(f"Wrote stage files to {stage_dir} (manifest {stage_dir / 'manifest.json'})", err=True)
     attributed = None
     if attribution or do_align or html_dir is not None:
         from dedup.attribute import attribute

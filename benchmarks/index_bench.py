@@ -1,0 +1,401 @@
+"""Add, query and check rates, reopen time and size on disk of the persistent index (dedup.store),
+next to datasketch's in-memory ``MinHashLSH``, measured in the same run.
+
+For each size N, two child processes (so that each peak RSS is its own):
+
+- **dedup index** (SQLite): the first N documents of the corpus are added with ``add_many``
+  in batches; then a query sample (half documents already indexed, each with its last
+  paragraph cut and a new id; half documents not indexed) is queried with ``query``, the same
+  sample is looked up by band keys only (no verification), and checked with ``check`` (query
+  then add, atomically); the index is closed and reopened. Every rate is split into the time
+  spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
+  ``dedup.stages.Fingerprinter`` work, the same for any store) and the time spent in the
+  *store* (SQL, encoding, decoding, and for queries IDF look-ups and verification of the
+  candidates). Size on disk is taken after a WAL checkpoint; the fingerprint part is the
+  band-key tables plus each document's key list (kept to delete its key rows).
+- **datasketch** ``MinHashLSH(threshold=0.5, num_perm=128)``: lowercased word 5-grams,
+  ``MinHash.update_batch``, inserted in an ``insertion_session``; the same query sample
+  (``lsh.query`` returns candidates, nothing is verified).
+
+Usage::
+
+    python benchmarks/index_bench.py benchmarks/out/c100k/docs.jsonl --sizes 10000,100000 \\
+        --absent benchmarks/out/c20k/docs.jsonl [--sample 1000] [--batch-size 500] \\
+        [--workdir /tmp/index-bench] [--json out.json]
+
+Queries of "absent" documents come from the corpus after the first N documents, or from
+``--absent`` when the corpus has too few (documents of another corpus built from the same
+newswire sentences may share sentences with indexed ones, as unseen crawled articles do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import platform
+import random
+import resource
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _records(path: str) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _cut_last_paragraph(text: str) -> str:
+    """A lightly edited copy: the last paragraph (or last sentence) dropped."""
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    if len(paragraphs) > 1:
+        return "\n\n".join(paragraphs[:-1])
+    return text.rsplit(". ", 1)[0] + "."
+
+
+def query_sample(path: str, absent_path: str | None, n: int, sample: int, seed: int = 0
+                 ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """``(present, absent)``: ``(id, text)`` pairs; present ones are edited copies of indexed
+    documents (their original id is the id minus the ``q-`` prefix)."""
+    rng = random.Random(seed)
+    half = sample // 2
+    wanted = set(rng.sample(range(n), half))
+    present: list[tuple[str, str]] = []
+    absent: list[tuple[str, str]] = []
+    for i, r in enumerate(_records(path)):
+        if i < n:
+            if i in wanted:
+                present.append((f"q-{r['id']}", _cut_last_paragraph(r["text"])))
+        elif len(absent) < half:
+            absent.append((f"a-{r['id']}", r["text"]))
+        else:
+            break
+    if len(present) < half:
+        raise SystemExit(f"{path} has fewer than {n} documents")
+    if len(absent) < half:
+        if absent_path is None:
+            raise SystemExit(f"{path} has fewer than {n} + {half} documents: give --absent CORPUS")
+        # ids are prefixed: another corpus may reuse the ids of this one for other texts
+        for r in _records(absent_path):
+            if len(absent) >= half:
+                break
+            absent.append((f"a-{r['id']}", r["text"]))
+    return present, absent
+
+
+class _Clock:
+    """Seconds spent in wrapped functions, per name."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def wrap(self, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+        return timed
+
+    def take(self) -> dict[str, float]:
+        out, self.seconds = self.seconds, {}
+        return out
+
+
+def _rate(count: int, seconds: float) -> float:
+    return round(count / seconds, 1) if seconds > 0 else float("inf")
+
+
+def _split(count: int, total: float, parts: dict[str, float]) -> dict[str, Any]:
+    prep = parts.pop("prepare", 0.0)
+    store = total - prep
+    out: dict[str, Any] = {
+        "count": count, "seconds": round(total, 2), "per_s": _rate(count, total),
+        "prepare_seconds": round(prep, 2), "store_seconds": round(store, 2), "store_per_s": _rate(count, store),
+    }
+    out.update({f"{k}_seconds": round(v, 2) for k, v in sorted(parts.items())})
+    return out
+
+
+def _disk(db: str, n: int) -> dict[str, Any]:
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        total = os.path.getsize(db)
+        try:
+            tables = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
+        except sqlite3.Error:  # SQLite built without dbstat
+            tables = {}
+        key_lists = conn.execute("SELECT coalesce(sum(length(doc_keys) + length(passage_keys)), 0), "
+                                 "coalesce(sum(length(doc_keys)), 0) FROM docs").fetchone()
+    out: dict[str, Any] = {"total_bytes": total, "bytes_per_doc": round(total / n)}
+    if tables:
+        lookup = tables.get("doc_keys", 0) + tables.get("passage_keys", 0)
+        out["tables_bytes"] = tables
+        out["fingerprint_bytes_per_doc"] = round((lookup + key_lists[0]) / n)
+        out["doc_level_fingerprint_bytes_per_doc"] = round((tables.get("doc_keys", 0) + key_lists[1]) / n)
+        out["passage_fingerprint_bytes_per_doc"] = round((tables.get("passage_keys", 0) + key_lists[0]
+                                                          - key_lists[1]) / n)
+    return out
+
+
+def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
+               queue: Any) -> None:
+    from dedup import Document
+    from dedup.store import SyndicationIndex
+
+    present, absent = query_sample(path, absent_path, n, sample)
+    db = os.path.join(workdir, f"index-{n}.db")
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(db + suffix):
+            os.remove(db + suffix)
+    clock = _Clock()
+
+    def instrument(index: SyndicationIndex) -> None:
+        # the store's own steps, timed in place (instance attributes shadow the methods)
+        for name, attr in (("prepare", "_entries"), ("lookup", "_lookup"), ("load", "_load"),
+                           ("frequencies", "_frequencies")):
+            setattr(index, attr, clock.wrap(name, getattr(index, attr)))
+
+    index = SyndicationIndex(db)
+    instrument(index)
+    read_seconds = 0.0
+
+    def documents() -> Iterator[Document]:
+        nonlocal read_seconds
+        records = _records(path)
+        for _ in range(n):
+            start = time.perf_counter()
+            r = next(records)
+            doc = Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
+            read_seconds += time.perf_counter() - start
+            yield doc
+
+    out: dict[str, Any] = {"docs": n, "batch_size": batch_size}
+    start = time.perf_counter()
+    index.add_many(documents(), batch_size=batch_size)
+    total = time.perf_counter() - start - read_seconds
+    out["add"] = _split(n, total, clock.take())
+    out["add"]["read_seconds"] = round(read_seconds, 2)
+    out["rss_after_add_mb"] = round(_peak_rss_mb(), 1)
+
+    queries = [Document(i, t) for i, t in present + absent]
+    is_present = [True] * len(present) + [False] * len(absent)
+    found = {"present_found_original": 0, "present_with_match": 0, "absent_with_match": 0}
+    start = time.perf_counter()
+    results = [index.query(q, limit=10) for q in queries]
+    total = time.perf_counter() - start
+    parts = clock.take()
+    parts["verify"] = total - sum(parts.values())  # the rest: IDF table, verification, ranking
+    out["query"] = _split(len(queries), total, parts)
+    for q, here, matches in zip(queries, is_present, results, strict=True):
+        if here:
+            found["present_with_match"] += bool(matches)
+            found["present_found_original"] += any(m.id == q.id[2:] for m in matches)
+        else:
+            found["absent_with_match"] += bool(matches)
+    out["query"].update(found)
+
+    # band-key look-up only (what an LSH query returns: candidates, nothing verified)
+    entries = index._entries(queries)  # noqa: SLF001 - the benchmark times the store's steps
+    clock.take()
+    conn = index._conn  # noqa: SLF001
+    assert conn is not None
+    start = time.perf_counter()
+    candidates = 0
+    for e in entries:
+        conn.execute("BEGIN")
+        candidates += len(SyndicationIndex._lookup(index, conn, e))
+        conn.execute("COMMIT")
+    total = time.perf_counter() - start
+    out["lookup_only"] = {"count": len(entries), "seconds": round(total, 3), "per_s": _rate(len(entries), total),
+                          "mean_candidates": round(candidates / len(entries), 1)}
+
+    checks = [Document("c-" + q.id, q.text) for q in queries]
+    statuses: dict[str, int] = {}
+    start = time.perf_counter()
+    for c in checks:
+        status = index.check(c, limit=10).status
+        statuses[status] = statuses.get(status, 0) + 1
+    total = time.perf_counter() - start
+    parts = clock.take()
+    out["check"] = _split(len(checks), total, parts)
+    out["check"]["statuses"] = statuses
+    index.close()
+
+    out["disk"] = _disk(db, n + len(checks))
+    start = time.perf_counter()
+    with SyndicationIndex(db) as reopened:
+        count = len(reopened)
+    out["reopen_seconds"] = round(time.perf_counter() - start, 4)
+    out["reopen_documents"] = count
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    queue.put(out)
+
+
+def _run_datasketch(path: str, absent_path: str | None, n: int, sample: int, queue: Any) -> None:
+    from datasketch import MinHash, MinHashLSH
+
+    sys.path.insert(0, str(HERE))
+    from baseline import shingles
+
+    present, absent = query_sample(path, absent_path, n, sample)
+
+    def minhash(text: str) -> MinHash:
+        m = MinHash(num_perm=128)
+        m.update_batch([s.encode("utf-8") for s in shingles(text)])
+        return m
+
+    lsh = MinHashLSH(threshold=0.5, num_perm=128)
+    prep = insert = 0.0
+    records = _records(path)
+    with lsh.insertion_session() as session:
+        for _ in range(n):
+            r = next(records)
+            t0 = time.perf_counter()
+            m = minhash(r["text"])
+            t1 = time.perf_counter()
+            session.insert(r["id"], m)
+            insert += time.perf_counter() - t1
+            prep += t1 - t0
+    out: dict[str, Any] = {"docs": n}
+    total = prep + insert
+    out["add"] = {"count": n, "seconds": round(total, 2), "per_s": _rate(n, total), "prepare_seconds": round(prep, 2),
+                  "store_seconds": round(insert, 2), "store_per_s": _rate(n, insert)}
+    prep = look = 0.0
+    hits = {"present_found_original": 0, "absent_with_match": 0}
+    for qid, text in present + absent:
+        t0 = time.perf_counter()
+        m = minhash(text)
+        t1 = time.perf_counter()
+        found = lsh.query(m)
+        look += time.perf_counter() - t1
+        prep += t1 - t0
+        if qid.startswith("q-"):
+            hits["present_found_original"] += qid[2:] in found
+        else:
+            hits["absent_with_match"] += bool(found)
+    count = len(present) + len(absent)
+    out["query"] = {"count": count, "seconds": round(prep + look, 2), "per_s": _rate(count, prep + look),
+                    "prepare_seconds": round(prep, 2), "store_seconds": round(look, 3),
+                    "store_per_s": _rate(count, look), **hits}
+    out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
+    queue.put(out)
+
+
+def _child(target: Any, *args: Any) -> dict[str, Any]:
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=(*args, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, workdir: str,
+            datasketch: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+    os.makedirs(workdir, exist_ok=True)
+    runs = []
+    for n in sizes:
+        log(f"dedup index, {n:,} documents ...")
+        run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir)}
+        if datasketch:
+            log(f"datasketch MinHashLSH, {n:,} documents ...")
+            run["datasketch"] = _child(_run_datasketch, path, absent, n, sample)
+        runs.append(run)
+    return {
+        "corpus": path,
+        "absent": absent,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"SQLite {sqlite3.sqlite_version}",
+        "sample": sample,
+        "runs": runs,
+    }
+
+
+def render(m: dict[str, Any]) -> str:
+    lines = [f"corpus {m['corpus']} ({m['machine']}, {m['date']}, query sample {m['sample']})", ""]
+    lines += ["| docs | what | total/s | prepare s | store s | store-only /s | notes |",
+              "|---|---|---|---|---|---|---|"]
+    for run in m["runs"]:
+        n, d = run["size"], run["dedup"]
+        a, q, c = d["add"], d["query"], d["check"]
+        lines.append(f"| {n:,} | dedup add_many (batch {d['batch_size']}) | {a['per_s']} | {a['prepare_seconds']} | "
+                     f"{a['store_seconds']} | {a['store_per_s']} | |")
+        lines.append(f"| {n:,} | dedup query | {q['per_s']} | {q['prepare_seconds']} | {q['store_seconds']} | "
+                     f"{q['store_per_s']} | lookup {q.get('lookup_seconds', 0)}s, load {q.get('load_seconds', 0)}s, "
+                     f"df {q.get('frequencies_seconds', 0)}s, verify {q.get('verify_seconds', 0)}s; "
+                     f"{q['present_found_original']}/{m['sample'] // 2} edited copies found, "
+                     f"{q['absent_with_match']}/{m['sample'] // 2} unseen matched |")
+        lines.append(f"| {n:,} | dedup band-key lookup only | | | {d['lookup_only']['seconds']} | "
+                     f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
+        lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
+                     f"{c['store_per_s']} | {c['statuses']} |")
+        if "datasketch" in run:
+            x = run["datasketch"]
+            lines.append(f"| {n:,} | datasketch insert | {x['add']['per_s']} | {x['add']['prepare_seconds']} | "
+                         f"{x['add']['store_seconds']} | {x['add']['store_per_s']} | |")
+            xq = x["query"]
+            lines.append(f"| {n:,} | datasketch query | {xq['per_s']} | {xq['prepare_seconds']} | "
+                         f"{xq['store_seconds']} | {xq['store_per_s']} | {xq['present_found_original']}/"
+                         f"{m['sample'] // 2} edited copies found, {xq['absent_with_match']}/{m['sample'] // 2} "
+                         f"unseen matched; candidates only |")
+    lines += ["", "| docs | dedup reopen s | dedup disk B/doc | fingerprint B/doc (doc-level + passage) | "
+                  "dedup peak RSS MB (after add) | datasketch peak RSS MB |", "|---|---|---|---|---|---|"]
+    for run in m["runs"]:
+        d, disk = run["dedup"], run["dedup"]["disk"]
+        fp = (f"{disk['fingerprint_bytes_per_doc']} ({disk['doc_level_fingerprint_bytes_per_doc']} + "
+              f"{disk['passage_fingerprint_bytes_per_doc']})" if "fingerprint_bytes_per_doc" in disk else "n/a")
+        ds = run.get("datasketch", {}).get("peak_rss_mb", "")
+        lines.append(f"| {run['size']:,} | {d['reopen_seconds']} | {disk['bytes_per_doc']} | {fp} | "
+                     f"{d['peak_rss_mb']} ({d['rss_after_add_mb']}) | {ds} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("docs", help="JSON Lines corpus with id and text (benchmarks/corpus.py output)")
+    parser.add_argument("--sizes", default="10000,100000", help="index sizes, comma-separated (default 10000,100000)")
+    parser.add_argument("--absent", default=None, help="corpus to take unseen query documents from when DOCS has "
+                                                       "too few beyond the largest size")
+    parser.add_argument("--sample", type=int, default=1000, help="queries and checks per size (default 1000)")
+    parser.add_argument("--batch-size", type=int, default=500, help="add_many batch size (default 500)")
+    parser.add_argument("--workdir", default=None, help="where the index files go (default: a temporary folder, "
+                                                        "deleted afterwards)")
+    parser.add_argument("--no-datasketch", action="store_true", help="skip the datasketch MinHashLSH runs")
+    parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    workdir = args.workdir or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"index-bench-{os.getpid()}")
+    try:
+        m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
+                    workdir=workdir, datasketch=not args.no_datasketch,
+                    log=lambda s: print(s, file=sys.stderr, flush=True))
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+    print(render(m))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
