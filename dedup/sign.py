@@ -28,6 +28,8 @@ from dedup.errors import ConfigError
 # malloc's mmap threshold (16 MiB chunks were 3x slower, and slower still on Dask workers,
 # whose MALLOC_TRIM_THRESHOLD_ makes every large temporary go back to the OS)
 _CHUNK_CELLS = 1 << 17
+# distinct shingles a memo holds before it starts over (~100 bytes each)
+_MEMO_LIMIT = 1 << 20
 
 
 def shingle_hash(shingle: str, seed: int = 1) -> int:
@@ -47,10 +49,25 @@ class MinHasher:
         self._a = np.asarray(a, dtype=np.uint32)
         self._b = np.asarray(b, dtype=np.uint32)
 
-    def hash_shingles(self, shingles: Sequence[str]) -> np.ndarray:
+    def hash_shingles(self, shingles: Sequence[str], *, memo: dict[str, int] | None = None) -> np.ndarray:
+        """Pre-mixed 32-bit hashes of ``shingles``. ``memo`` (a dict the caller owns) keeps the
+        hash of each distinct shingle: worth it where shingles repeat (the content words of
+        overlapping passages), not for word n-grams."""
         seed = self.seed
-        raw = np.fromiter((xxhash.xxh32_intdigest(s.encode("utf-8"), seed) for s in shingles),
-                          dtype=np.uint32, count=len(shingles))
+        if memo is None:
+            raw = np.fromiter((xxhash.xxh32_intdigest(s.encode("utf-8"), seed) for s in shingles),
+                              dtype=np.uint32, count=len(shingles))
+        else:
+            if len(memo) > _MEMO_LIMIT:
+                memo.clear()
+            get, h32 = memo.get, xxhash.xxh32_intdigest
+            values = []
+            for s in shingles:
+                v = get(s)
+                if v is None:
+                    v = memo[s] = h32(s.encode("utf-8"), seed)
+                values.append(v)
+            raw = np.asarray(values, dtype=np.uint32)
         with np.errstate(over="ignore"):
             return _fmix(raw, 32)
 
@@ -61,14 +78,15 @@ class MinHasher:
         m.update_batch([s.encode("utf-8") for s in shingles])
         return m
 
-    def signatures(self, sets: Sequence[Sequence[str]]) -> np.ndarray:
-        """One signature row per shingle set; an empty set gives a row of 2**32-1."""
+    def signatures(self, sets: Sequence[Sequence[str]], *, memo: dict[str, int] | None = None) -> np.ndarray:
+        """One signature row per shingle set; an empty set gives a row of 2**32-1 (``memo``:
+        see :meth:`hash_shingles`)."""
         out = np.full((len(sets), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
         nonempty = [i for i, s in enumerate(sets) if len(s)]
         if not nonempty:
             return out
         lengths = np.fromiter((len(sets[i]) for i in nonempty), dtype=np.int64, count=len(nonempty))
-        hashes = self.hash_shingles([sh for i in nonempty for sh in sets[i]])
+        hashes = self.hash_shingles([sh for i in nonempty for sh in sets[i]], memo=memo)
         rows_per_chunk = max(1, _CHUNK_CELLS // self.num_perm)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         # Process whole sets per chunk so each reduceat group lies inside one chunk.

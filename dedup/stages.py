@@ -108,6 +108,7 @@ class Fingerprinter:
         self.passage_hasher = MinHasher(self.config.passage_num_perm, self.config.seed + 1)
         self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
         self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
+        self._word_hashes: dict[str, int] = {}  # passage shingles are words: each hashed once
 
     def prepare(self, doc: Document, frequent: frozenset[int] = frozenset()) -> Prepared:
         return prepare(doc, self.processor, frequent_lines=frequent)
@@ -123,7 +124,7 @@ class Fingerprinter:
                 sets.append(passage.words)
         return Fingerprints(
             self.doc_hasher.signatures(doc_sets),
-            self.passage_hasher.signatures(sets),
+            self.passage_hasher.signatures(sets, memo=self._word_hashes),
             np.asarray(owners, dtype=np.int64),
         )
 
