@@ -14,17 +14,59 @@ these kinds, each a separate document:
 About 60% of the corpus is *unrelated* filler built like sources but without derivatives.
 
 Verbatim sentences are shared only where the truth records reuse (a source and its
-derivatives). Each Reuters sentence is dealt to at most one document (sources, filler,
-``same_topic`` negatives, the new text of rewrites, partial hosts and light-edit inserts); once
-a topic's ~89k-sentence share is used up, new sentences are *spliced*: a clause prefix of one
-sentence of the topic (up to a comma, ";", "said", before "and", or about half way) joined to
-the suffix of another, numbers sometimes moved and a word sometimes changed. A splice is kept
-only if its normalized text and its (prefix, suffix) pair were never emitted before, checked
-in a Bloom filter (no false negatives, so uniqueness is exact; ~10 bits a key, about 100 MB
-at 1,000,000 documents). ``same_topic`` negatives and rewrites' new sentences also avoid the
-source's Reuters stories, halves included. The summary's ``accidental_overlap`` measures the
-result on the written text: pairs of documents in different truth clusters sharing 1+, 2+, ...
-sentences (exact up to ``overlap_sample`` documents, 20,000 by default).
+derivatives), and near-identical ones neither:
+
+*The pool.* Reuters-21578 re-sends stories with a word changed and is full of templates
+("Fees comprise 1-1/4 pct selling concession ..." with other figures). :func:`load_material`
+keeps a sentence only if less than 30% of its digit-masked word 4-grams (every number read as
+``#``) were claimed by sentences kept before it, in wire order (a story mostly made of such
+sentences is dropped whole as a repeat), then once more longest first, checking each
+sentence and each of its two splice halves, so that no two kept sentences (nor halves) share
+half of the shorter one's 4-grams. About 39,000 sentences go
+(``near_duplicate_sentences_dropped`` in the summary): about 48,000 of the 89,000 distinct
+sentences remain, 1.2M words, in 10 topic pools.
+
+*Dealing.* Each pool sentence is dealt verbatim to at most one document (sources, filler,
+``same_topic`` negatives, the new text of rewrites, partial hosts and light-edit inserts).
+
+*Splicing.* The pool holds about 1.2M words; a 20,000-document corpus needs about 10M words of
+text that is not recorded reuse, 100,000 documents about 50M. So once a topic's pool is used
+up, sentences are *spliced*: the prefix half of one pool sentence joined to the suffix half of
+another, numbers sometimes moved and a word sometimes changed. Using every half at most once
+(or rejecting a splice whose 4-grams are 30% claimed by other clusters) would cap the corpus
+at about 3,000 documents: halves must be reused. They are reused under these rules instead:
+
+- every sentence has one fixed cut, near its middle (a clause boundary when one is close), so
+  halves of one sentence never partly overlap, and a half is keyed by its digit-masked words;
+- a splice is kept only if each half holds less than half of the distinct 4-grams of its
+  parent and (with one 4-gram of margin, measured after the splice's own word edits) of the
+  splice, and the words either side of the join differ from the parents' own: two sentences
+  sharing one half are then never near-identical;
+- two truth clusters share at most one half: a splice (or a verbatim sentence) is rejected
+  if one of its halves already appears in a cluster that shares a half with the cluster being
+  built. So unrelated documents can share half of one sentence, never two, and not a
+  near-identical sentence;
+- halves come from the article's topic first, from the whole pool after 100 failed attempts
+  (``splice_halves_from_other_topics``), so large corpora still find halves whose clusters
+  are fresh; after 2,500 attempts a second shared half is allowed, counted in
+  ``splice_second_shared_half_allowed`` (zero at 20,000 and 100,000 documents);
+- a splice's normalized text and (prefix, suffix) pair are never emitted twice, checked in a
+  Bloom filter (no false negatives, so uniqueness is exact; ~10 bits a key, about 100 MB at
+  1,000,000 documents).
+
+``same_topic`` negatives and rewrites' new sentences also avoid the source's Reuters stories,
+halves included, and a rewrite does not split a sentence whose halves other clusters use.
+Articles stay 400-800 words of real (or spliced real) sentences; past the first ~2,500
+documents most sentences are spliced, as before.
+
+The summary measures the result on the written text. ``accidental_overlap``: pairs of
+documents in different truth clusters sharing 1+, 2+, ... identical sentences (exact up to
+``overlap_sample`` documents, 20,000 by default). ``accidental_near_identical``: pairs of
+documents in different truth clusters sharing a near-identical sentence (digit-masked 4-grams
+overlapping by half of the shorter sentence's or more), among ``overlap_sample`` documents.
+The few left (about 1e-5 of pairs, never two sentences in one pair) come from word edits:
+a derivative's edits or a number rule can shorten a sentence so that a half it shares with
+another cluster becomes half of it.
 
 Usage::
 
@@ -45,7 +87,9 @@ Output, in ``--out``:
     ``same_topic`` negatives); documents in no cluster are singletons.
 
 The output is a function of the options and ``--seed`` only. Documents are written as they are
-made, so memory stays flat (well under 2 GB at 1,000,000 documents).
+made, so memory stays flat; the near-identical check over ``overlap_sample`` (20,000)
+documents takes most of it, about 1.7 GB. 20,000 documents take about 7 minutes (the
+one-shared-half rule rejects many candidate splices), 100,000 documents longer.
 """
 
 from __future__ import annotations
@@ -133,6 +177,7 @@ class Material:
     titles: list[str]
     pools: dict[str, list[int]]
     filler_titles: list[str] = field(default_factory=list)
+    stats: dict[str, int] = field(default_factory=dict)
 
 
 def _split_sentences(paragraph: str) -> list[str]:
@@ -163,22 +208,99 @@ _SENTENCE_END = tuple(".!?\"'")
 
 
 def sentence_keys(text: str) -> list[str]:
-    """Normalized keys of the sentences of a document's ``text``, in order.
+    """Normalized keys of the sentences of a document's ``text``, in order (see
+    :func:`document_sentences`)."""
+    return [_norm_key(s) for s in document_sentences(text)]
+
+
+def document_sentences(text: str) -> list[str]:
+    """The sentences of a document's ``text``, in order.
 
     Paragraphs are split on blank lines, their whitespace (hard wraps included) collapsed and
     cut with the splitter the corpus is built with. Only sentence-like pieces count: 6+ words
     ending in sentence punctuation. Site chrome (headers, footers) is lines with no sentence
     punctuation, so it drops out.
     """
-    keys: list[str] = []
+    out: list[str] = []
     for para in re.split(r"\n\s*\n", text):
         para = " ".join(para.split())
         if not para:
             continue
         for sentence in _split_sentences(para):
             if len(sentence.split()) >= 6 and sentence.endswith(_SENTENCE_END):
-                keys.append(_norm_key(sentence))
-    return keys
+                out.append(sentence)
+    return out
+
+
+NEAR_IDENTICAL = 0.5
+
+
+def near_identical(a: set[Any], b: set[Any], share: float = NEAR_IDENTICAL) -> bool:
+    """Do two sentences' digit-masked word 4-gram sets (:func:`masked_ngrams`) share at least
+    ``share`` of the smaller set?"""
+    return bool(a) and bool(b) and len(a & b) >= share * min(len(a), len(b))
+
+
+_MASK_NUMBER_RE = re.compile(r"\d+(?:[.,/:-]\d+)*")
+_MASKED_WORD_RE = re.compile(r"[a-z]+|#")
+
+
+def masked_words(sentence: str) -> list[str]:
+    """Lower-case words of ``sentence`` with every number (``1-1/4``, ``7.5``, ``1987``) as
+    ``#``, so templates that differ only in their figures read the same."""
+    return _MASKED_WORD_RE.findall(_MASK_NUMBER_RE.sub(" # ", sentence.lower()))
+
+
+def masked_ngrams(sentence: str, n: int = 4) -> set[str]:
+    """The word ``n``-grams of :func:`masked_words` (the whole sentence if shorter)."""
+    words = masked_words(sentence)
+    if len(words) <= n:
+        return {" ".join(words)} if words else set()
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+NEAR_DUP_NGRAM = 4
+NEAR_DUP_CLAIMED = 0.3
+
+
+class NgramClaims:
+    """Greedy near-duplicate filter: a sentence is *new* while less than ``threshold`` of its
+    digit-masked word ``n``-grams were claimed by sentences kept before it."""
+
+    def __init__(self, n: int = NEAR_DUP_NGRAM, threshold: float = NEAR_DUP_CLAIMED) -> None:
+        self.n = n
+        self.threshold = threshold
+        self._claimed: set[int] = set()
+
+    def grams(self, sentence: str) -> set[int]:
+        return {hash(g) for g in masked_ngrams(sentence, self.n)}
+
+    def is_new(self, grams: set[int]) -> bool:
+        if not grams:
+            return False
+        return len(grams & self._claimed) < self.threshold * len(grams)
+
+    def claim(self, grams: set[int]) -> None:
+        self._claimed |= grams
+
+
+def drop_near_duplicates(
+    sentences: Sequence[str], n: int = NEAR_DUP_NGRAM, threshold: float = NEAR_DUP_CLAIMED
+) -> list[int]:
+    """Indexes of the sentences kept, in order, by the :class:`NgramClaims` rule.
+
+    >>> drop_near_duplicates(["Fees comprise 1-1/4 pct selling concession and 5/8 pct fees.",
+    ...                       "Fees comprise 1-3/8 pct selling concession and 1/2 pct fees."])
+    [0]
+    """
+    claims = NgramClaims(n, threshold)
+    kept: list[int] = []
+    for i, sentence in enumerate(sentences):
+        grams = claims.grams(sentence)
+        if claims.is_new(grams):
+            claims.claim(grams)
+            kept.append(i)
+    return kept
 
 
 def _key_hash(key: str) -> int:
@@ -239,6 +361,8 @@ def load_material(
     titles: list[str] = []
     by_topic: dict[str, list[int]] = {}
     seen: set[str] = set()
+    claims = NgramClaims()
+    near_dropped = stories_dropped = 0
     for path in files:
         with open(path, encoding="latin-1") as fh:
             raw = fh.read()
@@ -248,11 +372,22 @@ def load_material(
                 continue
             candidates = _body_sentences(body.group(1))
             keys = [_norm_key(s) for s in candidates]
-            fresh = [(s, k) for s, k in zip(candidates, keys, strict=True) if k not in seen]
-            # A story mostly made of sentences seen before is a repeat or correction of an
-            # earlier wire: keeping its few new sentences would plant near-duplicates.
+            grams = [claims.grams(s) for s in candidates]
+            unseen = [k not in seen for k in keys]
+            near = [u and not claims.is_new(g) for u, g in zip(unseen, grams, strict=True)]
+            fresh = [
+                (s, k, g)
+                for s, k, g, u, d in zip(candidates, keys, grams, unseen, near, strict=True)
+                if u and not d
+            ]
+            # A story mostly made of sentences seen before (verbatim or nearly: the same story
+            # re-sent with a word changed, a template with other figures) is a repeat or
+            # correction of an earlier wire: keeping its few new sentences would plant
+            # near-duplicates.
             if len(fresh) < 2 or len(fresh) < 0.5 * len(candidates):
                 seen.update(keys)
+                stories_dropped += 1
+                near_dropped += sum(near)
                 continue
             topics = _D_RE.findall(_FIELD_RE["TOPICS"].search(block).group(1))
             places = _D_RE.findall(_FIELD_RE["PLACES"].search(block).group(1))
@@ -265,14 +400,43 @@ def load_material(
             story = len(titles)
             titles.append(_title_case(_CONTROL_RE.sub("", title)) or "Untitled")
             pool = by_topic.setdefault(topic, [])
-            for sentence, key in fresh:
+            near_dropped += sum(near)
+            for sentence, key, sentence_grams in fresh:
                 if key in seen:
                     continue
                 seen.add(key)
+                if not claims.is_new(sentence_grams):  # near a sentence kept from this story
+                    near_dropped += 1
+                    continue
+                claims.claim(sentence_grams)
                 pool.append(len(sentences))
                 sentences.append(sentence)
                 words.append(len(sentence.split()))
                 story_of.append(story)
+    # The pass above keeps the first of two near-duplicates in wire order, so a short sentence
+    # can stay when a longer one holding most of it comes later. A second pass, longest
+    # sentences first, drops every sentence that shares NEAR_DUP_CLAIMED of its 4-grams with
+    # longer ones: no two kept sentences are then near-identical.
+    # Each half (see _balanced_cut) is checked too, so that the splicer's halves of two kept
+    # sentences are never near-identical either.
+    by_length = sorted(range(len(sentences)), key=lambda i: (-len(masked_words(sentences[i])), i))
+    second = NgramClaims()
+    keep_list: list[int] = []
+    for i in by_length:
+        sentence_words = sentences[i].split()
+        cut = _balanced_cut(sentence_words)
+        parts = [second.grams(sentences[i]), second.grams(" ".join(sentence_words[:cut])),
+                 second.grams(" ".join(sentence_words[cut:]))]
+        if all(second.is_new(g) for g in parts if g):
+            second.claim(parts[0])
+            keep_list.append(i)
+    keep = sorted(keep_list)
+    near_dropped += len(sentences) - len(keep)
+    renumber = {old: new for new, old in enumerate(keep)}
+    sentences = [sentences[i] for i in keep]
+    words = array("i", (words[i] for i in keep))
+    story_of = array("i", (story_of[i] for i in keep))
+    by_topic = {t: [renumber[i] for i in ids if i in renumber] for t, ids in by_topic.items()}
     pools: dict[str, list[int]] = {}
     for topic in sorted(by_topic):
         ids = by_topic[topic]
@@ -284,7 +448,9 @@ def load_material(
     if ag_news and os.path.exists(ag_news):
         with open(ag_news, newline="", encoding="utf-8") as fh:
             filler_titles = [row[1].strip() for row in csv.reader(fh) if len(row) >= 2]
-    return Material(sentences, words, story_of, titles, pools, filler_titles)
+    stats = {"near_duplicate_sentences_dropped": near_dropped,
+             "repeated_stories_dropped": stories_dropped}
+    return Material(sentences, words, story_of, titles, pools, filler_titles, stats)
 
 
 # --------------------------------------------------------------------------------------------
@@ -694,17 +860,33 @@ class _SeenFilter:
         self.added += 1
 
 
-def _cut_points(sentence: str) -> list[int]:
-    """Word indexes where ``sentence`` can be cut into a clause prefix and a suffix: after a
-    comma, semicolon or "said", or before "and"; else about half way."""
-    words = sentence.split()
+def _balanced_cut(words: Sequence[str]) -> int:
+    """The one word index where a sentence of ``words`` is cut into a prefix and a suffix half.
+
+    Both halves hold at most about half the sentence's :func:`masked_words` tokens
+    (``2 * half - 3 < tokens``), so a sentence that shares one half with another shares less
+    than half of the shorter one's word 4-grams: never a near-duplicate. A clause boundary
+    (after a comma, semicolon or "said", or before "and") is taken when one falls in that
+    window, else the most even cut.
+    """
     n = len(words)
-    cuts = [
-        k for k in range(3, n - 2)
-        if 0.25 * n <= k <= 0.75 * n
-        and (words[k - 1][-1] in ",;" or words[k - 1] == "said" or words[k] == "and")
+    tokens = [len(masked_words(w)) for w in words]
+    total = sum(tokens)
+    before = [0]
+    for t in tokens:
+        before.append(before[-1] + t)
+    window = [
+        c for c in range(1, n)
+        if 2 * before[c] - 3 < total and 2 * (total - before[c]) - 3 < total
     ]
-    return cuts or [max(1, min(n - 1, n // 2))]
+    clauses = [
+        c for c in window
+        if words[c - 1][-1] in ",;" or words[c - 1] == "said" or words[c] == "and"
+    ]
+    # No cut in the window (a long hyphenated word in the middle): the most even one; the
+    # splicer then leaves the sentence's halves alone.
+    options = clauses or window or list(range(1, n)) or [1]
+    return min(options, key=lambda c: (abs(2 * before[c] - total), c))
 
 
 _NUMBER_RE = re.compile(r"(?<![\w.])(\d+)(?:\.(\d+))?(?![\w.]?\d)")
@@ -762,21 +944,45 @@ class Generator:
         self.topic_weights = [len(self.pools[t]) for t in self.topics]
         # Whole sentences are dealt once; splice halves come from decks that cycle.
         self.decks = {t: _Deck(self.pools[t], self.rng, cycle=False) for t in self.topics}
-        self.prefix_decks = {t: _Deck(self.pools[t], self.rng, cycle=True) for t in self.topics}
-        self.suffix_decks = {t: _Deck(self.pools[t], self.rng, cycle=True) for t in self.topics}
+        every = [i for t in self.topics for i in self.pools[t]]
+        self._halves: dict[int, tuple[int, str, str, int, int, int]] = {}
+        for sid in every:
+            self._half(sid)
+        # Halves usable in a splice hold less than half their parent's 4-grams; suffixes are
+        # dealt from decks by their 4-gram count, so a prefix finds a suffix of its size.
+        self.prefix_decks = {
+            t: _Deck([i for i in self.pools[t] if self._prefix_ok(i)], self.rng, cycle=True)
+            for t in self.topics
+        }
+        self.suffix_decks = {
+            t: self._buckets([i for i in self.pools[t] if self._suffix_ok(i)])
+            for t in self.topics
+        }
+        self.global_prefix = _Deck([i for i in every if self._prefix_ok(i)], self.rng, cycle=True)
+        self.global_suffix = self._buckets([i for i in every if self._suffix_ok(i)])
+        # Each sentence's fixed cut and the digit-masked text of its two halves (the key of a
+        # half: the same words in two sentences are one half). half_groups[key] lists the
+        # truth clusters whose documents contain that half (verbatim originals included);
+        # touched[g] the clusters that share a half with cluster g, for the clusters of the
+        # unit being built: two clusters share at most one half.
+        self.half_groups: dict[str, array] = {}
+        self.touched: dict[int, set[int]] = {}
+        self.group = 0
         self.n_original = len(material.sentences)
         # Spliced sentences of the unit being built (a handle >= n_original -> text, prefix
         # sentence, suffix sentence); cleared per unit, so memory stays flat.
         self.spliced: dict[int, tuple[str, int, int]] = {}
         self.next_handle = self.n_original
-        self._cuts: dict[int, list[int]] = {}
         capacity = len(material.sentences) + 2 * 40 * config.docs
         self.seen = _SeenFilter(capacity)
         for sentence in material.sentences:
             self.seen.add(_norm_key(sentence).encode())
-        self.stats = {"original_used": 0, "spliced": 0, "splice_retries": 0,
-                      "splice_rejected_seen": 0, "splice_rejected_pair": 0,
-                      "splice_relaxed_story": 0}
+        self.stats = {"original_used": 0, "original_deferred": 0, "spliced": 0,
+                      "splice_retries": 0, "splice_rejected_seen": 0,
+                      "splice_rejected_pair": 0, "splice_rejected_shared_half": 0,
+                      "splice_rejected_unbalanced": 0, "splice_rejected_junction": 0,
+                      "splice_global_halves": 0,
+                      "splice_relaxed_story": 0, "splice_relaxed_shared_half": 0}
         kinds = [(k, w) for k, w in config.mix if w > 0]
         self.kinds = [k for k, _ in kinds]
         self.kind_weights = [w for _, w in kinds]
@@ -826,44 +1032,153 @@ class Generator:
     def _title(self, handle: int) -> str:
         return self.material.titles[self.material.story_of[self._parents(handle)[0]]]
 
-    def _cut(self, sid: int) -> int:
-        cuts = self._cuts.get(sid)
-        if cuts is None:
-            cuts = self._cuts[sid] = _cut_points(self.material.sentences[sid])
-        return self.rng.choice(cuts)
+    def _half(self, sid: int) -> tuple[int, str, str, int, int, int]:
+        """``(cut, prefix key, suffix key, prefix 4-grams, suffix 4-grams, all 4-grams)`` of
+        a sentence (distinct digit-masked 4-grams, counted)."""
+        half = self._halves.get(sid)
+        if half is None:
+            sentence = self.material.sentences[sid]
+            words = sentence.split()
+            cut = _balanced_cut(words)
+            prefix, suffix = " ".join(words[:cut]), " ".join(words[cut:])
+            half = self._halves[sid] = (
+                cut, " ".join(masked_words(prefix)), " ".join(masked_words(suffix)),
+                len(masked_ngrams(prefix)), len(masked_ngrams(suffix)),
+                len(masked_ngrams(sentence)),
+            )
+        return half
+
+    def _prefix_ok(self, sid: int) -> bool:
+        half = self._halves[sid]
+        return 2 * half[3] < half[5]
+
+    def _suffix_ok(self, sid: int) -> bool:
+        half = self._halves[sid]
+        return 2 * half[4] < half[5]
+
+    def _buckets(self, ids: Sequence[int]) -> dict[int, _Deck]:
+        by_size: dict[int, list[int]] = {}
+        for sid in ids:
+            by_size.setdefault(self._halves[sid][4], []).append(sid)
+        return {n: _Deck(by_size[n], self.rng, cycle=True) for n in sorted(by_size)}
+
+    def _suffix_for(self, buckets: dict[int, _Deck], grams: int) -> int | None:
+        sizes = [n for n in range(grams - 2, grams + 3) if n in buckets]
+        if not sizes:
+            return None
+        size = self.rng.choices(sizes, [len(buckets[n]) for n in sizes])[0]
+        return buckets[size].next()
+
+    def _shares_half(self, handle: int) -> bool:
+        """Does a half of this sentence appear in another cluster than the one being built?"""
+        if handle < self.n_original:
+            keys = self._half(handle)[1:3]
+        else:
+            p, q = self.spliced[handle][1:]
+            keys = (self._half(p)[1], self._half(q)[2])
+        return any(g != self.group for key in keys for g in self.half_groups.get(key, ()))
+
+    def _conflicts(self, keys: Sequence[str]) -> bool:
+        """Would using these halves in the cluster being built make it share a second half
+        with some other cluster?"""
+        g = self.group
+        touched = self.touched.setdefault(g, set())
+        new: set[int] = set()
+        for key in keys:
+            groups = self.half_groups.get(key)
+            if not groups:
+                continue
+            others = {o for o in groups if o != g}
+            if others & touched or others & new:
+                return True
+            new |= others
+        return False
+
+    def _claim(self, keys: Sequence[str]) -> None:
+        g = self.group
+        touched = self.touched.setdefault(g, set())
+        for key in keys:
+            groups = self.half_groups.get(key)
+            if groups is None:
+                groups = self.half_groups[key] = array("i")
+            if g in groups:
+                continue
+            for other in groups:
+                touched.add(other)
+                if other in self.touched:
+                    self.touched[other].add(g)
+            groups.append(g)
 
     def _splice(self, topic: str, exclude_stories: set[int]) -> int:
-        """A new sentence: a clause prefix of one sentence of ``topic`` and the suffix of
-        another, from other stories than ``exclude_stories``, never emitted before (checked on
-        the normalized text) and from a (prefix, suffix) pair never used before."""
+        """A new sentence: the prefix half of one Reuters sentence and the suffix half of
+        another (fixed, balanced cuts), from other stories than ``exclude_stories``, never
+        emitted before (checked on the normalized text), from a (prefix, suffix) pair never
+        used before, and making the cluster being built share no second half with any other
+        cluster. Halves come from ``topic`` first, from the whole pool after 100 attempts."""
         rng, story_of, sentences = self.rng, self.material.story_of, self.material.sentences
-        pre_deck, suf_deck = self.prefix_decks[topic], self.suffix_decks[topic]
-        for attempt in range(2000):
-            p, q = pre_deck.next(), suf_deck.next()
-            assert p is not None and q is not None
-            if p == q or story_of[p] == story_of[q]:
+        for attempt in range(3000):
+            in_topic = attempt < 100
+            p = (self.prefix_decks[topic] if in_topic else self.global_prefix).next()
+            if p is None:
+                continue
+            q = self._suffix_for(
+                self.suffix_decks[topic] if in_topic else self.global_suffix, self._halves[p][3]
+            )
+            if q is None or p == q or story_of[p] == story_of[q]:
                 continue
             # Other stories than the article's own, so a same_topic negative or a rewrite's
             # new sentences share not even half a sentence with the source; relaxed if the
             # capped test pools run dry.
-            if attempt < 500 and (story_of[p] in exclude_stories or story_of[q] in exclude_stories):
+            if attempt < 1500 and (
+                story_of[p] in exclude_stories or story_of[q] in exclude_stories
+            ):
                 continue
             self.stats["splice_retries"] += attempt > 0
+            # Each half must hold less than half the distinct 4-grams of its parent and of the
+            # splice, so no two sentences sharing one half are near-identical.
+            cut_p, prefix_key, _, prefix_grams, _, p_grams = self._half(p)
+            cut_q, _, suffix_key, _, suffix_grams, q_grams = self._half(q)
+            p_words, q_words = sentences[p].split(), sentences[q].split()
+            prefix, suffix = p_words[:cut_p], q_words[cut_q:]
+            if (
+                abs(prefix_grams - suffix_grams) > 2
+                or 2 * prefix_grams >= p_grams
+                or 2 * suffix_grams >= q_grams
+            ):
+                self.stats["splice_rejected_unbalanced"] += 1
+                continue
+            # The words either side of the join must differ from the parents' own (digits
+            # masked): "pricing, said | his country" would repeat the 4-grams "... said his
+            # country" of the suffix's parent and tip the overlap over half.
+            if masked_words(prefix[-1]) == masked_words(q_words[cut_q - 1]) or masked_words(
+                suffix[0]
+            ) == masked_words(p_words[cut_p]):
+                self.stats["splice_rejected_junction"] += 1
+                continue
+            if prefix[-1][-1] in ".!?:" or len(prefix) + len(suffix) < 6:
+                continue
+            relaxed = attempt >= 2500
+            if not relaxed and self._conflicts((prefix_key, suffix_key)):
+                self.stats["splice_rejected_shared_half"] += 1
+                continue
             pair = b"%d>%d" % (p, q)
             if pair in self.seen:
                 self.stats["splice_rejected_pair"] += 1
                 continue
-            prefix = sentences[p].split()[: self._cut(p)]
-            suffix = sentences[q].split()[self._cut(q) :]
-            if prefix[-1][-1] in ".!?:" or len(prefix) + len(suffix) < 6:
-                continue
-            text = " ".join(prefix) + " " + _decapitalize(" ".join(suffix))
+            pieces = [" ".join(prefix), _decapitalize(" ".join(suffix))]
             if rng.random() < 0.5:
-                text = _vary_numbers(text, rng)
-            if rng.random() < 0.3:
-                text = edit_words(text, rng, 1)
+                pieces = [_vary_numbers(piece, rng) for piece in pieces]
+            if rng.random() < 0.3:  # an edit can lengthen a half ("last year" -> "a year
+                k = rng.randrange(2)  # earlier"): the halves are measured as edited
+                pieces[k] = edit_words(pieces[k], rng, 1)
+            text = " ".join(pieces)
+            n_grams = len(masked_ngrams(text))
+            largest = max(prefix_grams, suffix_grams, *(len(masked_ngrams(x)) for x in pieces))
             if (
                 len(text.split()) > 60
+                # One 4-gram of margin: two splices sharing a half can also share a join
+                # ("Inc's | courses" and "company's | courses" both give "s courses this").
+                or 2 * (largest + 1) >= n_grams
                 or text.count('"') % 2
                 or text.count("(") != text.count(")")
                 or len(_split_sentences(text)) != 1
@@ -875,8 +1190,11 @@ class Generator:
                 continue
             self.seen.add(pair)
             self.seen.add(key)
+            self._claim((prefix_key, suffix_key))
             self.stats["spliced"] += 1
-            self.stats["splice_relaxed_story"] += attempt >= 500
+            self.stats["splice_global_halves"] += not in_topic
+            self.stats["splice_relaxed_story"] += attempt >= 1500
+            self.stats["splice_relaxed_shared_half"] += relaxed
             handle = self.next_handle
             self.next_handle += 1
             self.spliced[handle] = (text, p, q)
@@ -900,6 +1218,12 @@ class Generator:
             if story_of[sid] in exclude_stories:
                 skipped.append(sid)
                 continue
+            _, prefix_key, suffix_key, _, _, _ = self._half(sid)
+            if self._conflicts((prefix_key, suffix_key)):  # its halves were spliced elsewhere
+                self.stats["original_deferred"] += 1
+                skipped.append(sid)
+                continue
+            self._claim((prefix_key, suffix_key))
             out.append(sid)
             total += lengths[sid]
         deck.put_back(skipped)
@@ -1026,14 +1350,16 @@ class Generator:
     ) -> dict[str, Any]:
         rng = self.rng
         flat = [s for p in copied for s in p]
+        handles = article.ids
         keep_n = max(4, round(len(flat) * rng.uniform(0.5, 0.7)))
-        kept = [flat[i] for i in sorted(rng.sample(range(len(flat)), min(keep_n, len(flat))))]
-        # Split on the source text first, so each half keeps an exact source range.
+        picked = sorted(rng.sample(range(len(flat)), min(keep_n, len(flat))))
+        # Split on the source text first, so each half keeps an exact source range. A sentence
+        # sharing a half with another cluster is not split: the piece would be mostly that half.
         units: list[Fragment] = []
-        for sentence in kept:
-            text, a0, a1 = sentence[0]
+        for index in picked:
+            text, a0, a1 = flat[index][0]
             cut = [m for m in _CLAUSE_RE.finditer(text) if 40 < m.start() < len(text) - 40]
-            if cut and rng.random() < 0.25:
+            if cut and rng.random() < 0.25 and not self._shares_half(handles[index]):
                 m = rng.choice(cut)
                 units.append((text[: m.start()] + ".", a0, a0 + m.start()))
                 units.append((_capitalize(text[m.end() :]), a0 + m.end(), a1))
@@ -1124,11 +1450,12 @@ class Generator:
 
     def unrelated(self) -> _Doc:
         self.spliced.clear()
+        self.touched = {}
+        group = self.group = self.next_group
+        self.next_group += 1
         topic = self._topic()
         article = self._article(topic, self._words())
         text, _ = self._render_source(article)
-        group = self.next_group
-        self.next_group += 1
         return self._doc(text, article.title, self._date(), self._outlet(), "unrelated", topic,
                          group)
 
@@ -1136,11 +1463,12 @@ class Generator:
         """A source and 1..max_derivatives derivatives; returns docs and truth pairs by key."""
         rng = self.rng
         self.spliced.clear()
+        self.touched = {}
+        group = self.group = self.next_group
+        self.next_group += 1
         topic = self._topic()
         article = self._article(topic, self._words())
         text, pos = self._render_source(article)
-        group = self.next_group
-        self.next_group += 1
         src = {"text": text, "title": article.title, "date": self._date(),
                "outlet": self._outlet(), "topic": topic}
         source = self._doc(text, src["title"], src["date"], src["outlet"], "source", topic,
@@ -1149,6 +1477,10 @@ class Generator:
         count = min(rng.randint(1, self.config.max_derivatives), max_docs - 1)
         for _ in range(count):
             kind = rng.choices(self.kinds, self.kind_weights)[0]
+            doc_group = self.group = group
+            if kind == "same_topic":  # a negative: a truth cluster of its own
+                doc_group = self.group = self.next_group
+                self.next_group += 1
             copied = self._copied(article, pos)
             if kind == "reprint":
                 made = self._reprint(copied, src)
@@ -1162,10 +1494,6 @@ class Generator:
                 made = self._partial(copied, src, article)
             else:
                 made = self._same_topic(src, article)
-            doc_group = group
-            if kind == "same_topic":
-                doc_group = self.next_group
-                self.next_group += 1
             doc = self._doc(made["text"], made["title"], made["date"], made["outlet"], kind,
                             made.get("topic", topic), doc_group)
             docs.append(doc)
@@ -1263,6 +1591,141 @@ def _overlap_stats(
     }
 
 
+class _NearIdenticalStats:
+    """Pairs of documents of different truth clusters that share a *near-identical* sentence:
+    digit-masked word 4-grams (:func:`masked_ngrams`) overlapping by at least half of the
+    shorter sentence's (:func:`near_identical`; identical sentences included).
+
+    Computed among ``sample`` documents picked up front (all of them when the corpus is no
+    larger), so memory does not grow with the corpus. Candidates come from prefix filtering
+    (two sets sharing half of the smaller one share one of its rarest ``len // 2 + 1`` grams),
+    then every candidate's overlap is counted exactly.
+    """
+
+    def __init__(self, n_docs: int, sample: int, seed: int) -> None:
+        rng = np.random.default_rng(seed + 1)
+        self.picked = set(rng.choice(n_docs, size=min(sample, n_docs), replace=False).tolist())
+        self.sample = len(self.picked)
+        self.exact = self.sample == n_docs
+        self._sid: dict[int, int] = {}
+        self._grams = array("q")
+        self._owner = array("i")
+        self._docs: list[tuple[int, list[int]]] = []
+
+    def add(self, index: int, group: int, sentences: Sequence[str]) -> None:
+        if index not in self.picked:
+            return
+        sids: list[int] = []
+        for sentence in sentences:
+            key = _key_hash(_norm_key(sentence))
+            sid = self._sid.get(key)
+            if sid is None:
+                sid = self._sid[key] = len(self._sid)
+                grams = {_key_hash(g) for g in masked_ngrams(sentence, 4)}
+                self._grams.extend(grams)
+                self._owner.extend([sid] * len(grams))
+            sids.append(sid)
+        self._docs.append((group, sids))
+
+    def _near_pairs(self) -> list[tuple[int, int]]:
+        """Pairs of distinct sentences ``(shorter, longer)`` that are near-identical."""
+        if not self._grams:
+            return []
+        grams = np.frombuffer(self._grams, dtype=np.int64)
+        owner = np.frombuffer(self._owner, dtype=np.int32).astype(np.int64)
+        size = np.bincount(owner)
+        _, inverse, df = np.unique(grams, return_inverse=True, return_counts=True)
+        gram_id = inverse.ravel()
+        # Each sentence's grams, rarest first; the first len // 2 + 1 are its prefix.
+        order = np.lexsort((gram_id, df[gram_id], owner))
+        owner_s, gid_s = owner[order], gram_id[order]
+        start = np.concatenate(([0], np.cumsum(size)[:-1]))
+        rank = np.arange(len(order)) - start[owner_s]
+        in_prefix = rank < size[owner_s] // 2 + 1
+        by_gram = np.lexsort((owner_s, gid_s))
+        all_gid, all_owner = gid_s[by_gram], owner_s[by_gram]
+        pre_gid, pre_owner = gid_s[in_prefix], owner_s[in_prefix]
+        lo = np.searchsorted(all_gid, pre_gid, "left")
+        hi = np.searchsorted(all_gid, pre_gid, "right")
+        # Each sentence's grams once more, as (sentence << 32 | gram id) for exact overlaps.
+        member = np.sort((owner << 32) | gram_id)
+        found: list[tuple[int, int]] = []
+        n = len(size)
+        counts = hi - lo
+        step = 1 << 21
+        i = 0
+        while i < len(pre_gid):  # candidate pairs, in chunks of about `step`
+            j = i + 1
+            total = int(counts[i])
+            while j < len(pre_gid) and total + counts[j] <= step:
+                total += int(counts[j])
+                j += 1
+            c = counts[i:j]
+            offsets = np.repeat(lo[i:j] - np.concatenate(([0], np.cumsum(c)[:-1])), c)
+            other = all_owner[np.arange(int(c.sum())) + offsets]
+            mine = np.repeat(pre_owner[i:j], c)
+            keep = (mine != other) & (
+                (size[mine] < size[other]) | ((size[mine] == size[other]) & (mine < other))
+            )
+            pairs = np.unique(mine[keep] * n + other[keep])
+            found.extend(self._verify(pairs, n, size, start, gid_s, member))
+            i = j
+        return sorted(set(found))
+
+    @staticmethod
+    def _verify(pairs: np.ndarray, n: int, size: np.ndarray, start: np.ndarray,
+                gid_s: np.ndarray, member: np.ndarray) -> list[tuple[int, int]]:
+        if not len(pairs):
+            return []
+        short, long = pairs // n, pairs % n
+        k = size[short]
+        which = np.repeat(np.arange(len(pairs)), k)
+        pos = np.repeat(start[short] - np.concatenate(([0], np.cumsum(k)[:-1])), k)
+        query = (np.repeat(long, k) << 32) | gid_s[np.arange(int(k.sum())) + pos]
+        at = np.minimum(np.searchsorted(member, query), len(member) - 1)
+        overlap = np.bincount(which, weights=member[at] == query, minlength=len(pairs))
+        hit = overlap >= NEAR_IDENTICAL * k
+        return list(zip(short[hit].tolist(), long[hit].tolist(), strict=True))
+
+    def result(self) -> dict[str, Any]:
+        docs_of: dict[int, list[int]] = {}
+        for d, (_, sids) in enumerate(self._docs):
+            for sid in set(sids):
+                docs_of.setdefault(sid, []).append(d)
+        shared: dict[tuple[int, int], int] = {}
+
+        def count(docs_a: list[int], docs_b: list[int]) -> None:
+            for a in docs_a:
+                for b in docs_b:
+                    if a != b and self._docs[a][0] != self._docs[b][0]:
+                        key = (a, b) if a < b else (b, a)
+                        shared[key] = shared.get(key, 0) + 1
+
+        near = self._near_pairs()
+        for x, y in near:
+            count(docs_of[x], docs_of[y])
+        identical = 0
+        for docs in docs_of.values():
+            if len({self._docs[d][0] for d in docs}) > 1:
+                identical += 1
+                for i, a in enumerate(docs):
+                    count([a], docs[i + 1 :])
+        pairs = self.sample * (self.sample - 1) // 2
+        values = list(shared.values())
+        at_least = {f">={k}": sum(v >= k for v in values) for k in (1, 2, 3)}
+        return {
+            "sampled_docs": self.sample,
+            "exact": self.exact,
+            "pairs_checked": pairs,
+            "pairs_sharing": at_least,
+            "pair_share_rate": {k: v / pairs if pairs else 0.0 for k, v in at_least.items()},
+            "max_shared_sentences": max(values, default=0),
+            "distinct_sentences": len(self._sid),
+            "near_identical_sentence_pairs": len(near),
+            "identical_sentences_across_clusters": identical,
+        }
+
+
 def _dump(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
 
@@ -1290,6 +1753,7 @@ def generate(
     n_pairs = 0
     words_total = 0
     flat, offsets, groups = array("q"), array("q", [0]), array("i")
+    near = _NearIdenticalStats(config.docs, config.overlap_sample, config.seed)
     written = 0
     pending_docs: list[_Doc] = []
     pending_pairs: list[dict[str, Any]] = []
@@ -1312,7 +1776,9 @@ def generate(
                 documents.append((doc_id, doc.role, doc.topic))
                 roles[doc.role] = roles.get(doc.role, 0) + 1
                 words_total += len(doc.text.split())
-                flat.extend(_key_hash(k) for k in sentence_keys(doc.text))
+                sentences = document_sentences(doc.text)
+                flat.extend(_key_hash(_norm_key(s)) for s in sentences)
+                near.add(written - 1, doc.group, sentences)
                 offsets.append(len(flat))
                 groups.append(doc.group)
             for pair in pending_pairs:
@@ -1354,8 +1820,12 @@ def generate(
         "clustered_docs": sum(len(c) for c in clusters),
         "mean_words": round(words_total / max(1, written), 1),
         "reuters_sentences": len(material.sentences),
+        "near_duplicate_sentences_dropped": material.stats.get(
+            "near_duplicate_sentences_dropped", 0),
+        "repeated_stories_dropped": material.stats.get("repeated_stories_dropped", 0),
         "topics": len(material.pools),
         "accidental_overlap": overlap,
+        "accidental_near_identical": near.result(),
         "sentences": {
             "reuters_used_verbatim": gen.stats["original_used"],
             "reuters_available": sum(len(p) for p in gen.pools.values()),
@@ -1363,7 +1833,14 @@ def generate(
             "splice_retries": gen.stats["splice_retries"],
             "splice_rejected_seen_sentence": gen.stats["splice_rejected_seen"],
             "splice_rejected_seen_pair": gen.stats["splice_rejected_pair"],
+            "splice_rejected_unbalanced": gen.stats["splice_rejected_unbalanced"],
+            "splice_rejected_second_shared_half": gen.stats["splice_rejected_shared_half"],
+            "splice_rejected_junction_repeats_parent": gen.stats["splice_rejected_junction"],
+            "splice_halves_from_other_topics": gen.stats["splice_global_halves"],
+            "original_deferred_shared_half": gen.stats["original_deferred"],
             "splice_story_exclusion_relaxed": gen.stats["splice_relaxed_story"],
+            "splice_second_shared_half_allowed": gen.stats["splice_relaxed_shared_half"],
+            "halves_used": len(gen.half_groups),
             "seen_filter": {"keys": gen.seen.added, "bits": gen.seen.bits,
                             "probes": gen.seen.probes},
         },

@@ -23,8 +23,11 @@ Metrics:
 - cluster pair precision/recall and the adjusted Rand index of the predicted clustering against
   the truth clustering over all documents, singletons included;
 - with ``--docs DOCS.jsonl``: how many false pairs share 2+ identical sentences (split and
-  normalized as ``corpus.sentence_keys`` does), i.e. whether a "false" pair is really reuse
-  that the truth does not record (the generator keeps this at zero by construction).
+  normalized as ``corpus.sentence_keys`` does), and how many share at least one
+  *near-identical* sentence (digit-masked word 4-grams overlapping by at least half of the
+  shorter sentence's, ``corpus.near_identical``), i.e. whether a "false" pair is really reuse
+  that the truth does not record (a generator artefact) rather than a tool error. The
+  generator keeps both near zero by construction.
 """
 
 from __future__ import annotations
@@ -120,6 +123,22 @@ def _corpus_module() -> Any:
     return importlib.import_module("corpus")
 
 
+def _texts(
+    wanted: set[str], docs: str | os.PathLike[str] | Mapping[str, str]
+) -> dict[str, str]:
+    if isinstance(docs, Mapping):
+        return {doc: docs[doc] for doc in wanted & set(docs)}
+    texts: dict[str, str] = {}
+    with open(docs, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            record = json.loads(line)
+            if record["id"] in wanted:
+                texts[record["id"]] = record["text"]
+    return texts
+
+
 def shared_sentence_counts(
     pairs: Iterable[tuple[str, str]], docs: str | os.PathLike[str] | Mapping[str, str]
 ) -> dict[tuple[str, str], int]:
@@ -128,23 +147,42 @@ def shared_sentence_counts(
     ``docs`` is a ``docs.jsonl`` path (read once, keeping only the documents the pairs name) or
     a mapping from id to text.
     """
-    sentence_keys = _corpus_module().sentence_keys
+    return {pair: shared for pair, (shared, _) in sentence_sharing(pairs, docs).items()}
+
+
+def sentence_sharing(
+    pairs: Iterable[tuple[str, str]], docs: str | os.PathLike[str] | Mapping[str, str]
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """``(identical, near_identical)`` sentences each pair's two documents share.
+
+    ``identical`` counts sentences with the same ``corpus.sentence_keys`` key;
+    ``near_identical`` counts the sentences of the first document that have a near-identical
+    counterpart (``corpus.near_identical`` on digit-masked word 4-grams, identical ones
+    included) in the second.
+    """
+    corpus = _corpus_module()
     pairs = list(pairs)
-    wanted = {d for pair in pairs for d in pair}
+    texts = _texts({d for pair in pairs for d in pair}, docs)
     keys: dict[str, set[str]] = {}
-    if isinstance(docs, Mapping):
-        for doc in wanted & set(docs):
-            keys[doc] = set(sentence_keys(docs[doc]))
-    else:
-        with open(docs, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                record = json.loads(line)
-                if record["id"] in wanted:
-                    keys[record["id"]] = set(sentence_keys(record["text"]))
-    empty: set[str] = set()
-    return {(a, b): len(keys.get(a, empty) & keys.get(b, empty)) for a, b in pairs}
+    grams: dict[str, list[set[str]]] = {}
+    for doc, text in texts.items():
+        sentences = corpus.document_sentences(text)
+        keys[doc] = {corpus._norm_key(s) for s in sentences}
+        grams[doc] = [g for g in (corpus.masked_ngrams(s, 4) for s in sentences) if g]
+    out: dict[tuple[str, str], tuple[int, int]] = {}
+    for a, b in pairs:
+        identical = len(keys.get(a, set()) & keys.get(b, set()))
+        theirs = grams.get(b, [])
+        index: dict[str, list[int]] = {}
+        for j, g in enumerate(theirs):
+            for gram in g:
+                index.setdefault(gram, []).append(j)
+        near = 0
+        for g in grams.get(a, []):
+            candidates = {j for gram in g for j in index.get(gram, ())}
+            near += any(corpus.near_identical(g, theirs[j]) for j in candidates)
+        out[a, b] = (identical, near)
+    return out
 
 
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
@@ -159,8 +197,9 @@ def evaluate(
     """Score a scan result ``pred`` against a corpus ``truth``; every rate is in [0, 1].
 
     With ``docs`` (a ``docs.jsonl`` path or id -> text), ``false_pairs_sharing_sentences``
-    counts the false pairs, by category, whose documents share 2+ identical sentences; else it
-    is ``None``.
+    counts the false pairs, by category, whose documents share 2+ identical sentences, and
+    ``false_pairs_sharing_near_identical`` those sharing at least one near-identical sentence
+    (generator artefacts rather than tool errors); else both are ``None``.
 
     The documents scored are those of the truth that ``pred["documents"]`` lists (all of the
     truth's if ``pred`` has no ``documents``), so a run over the first N documents
@@ -235,12 +274,17 @@ def evaluate(
         false_pairs[category] += 1
         false_category[a, b] = category
     sharing: dict[str, int] | None = None
+    near_sharing: dict[str, int] | None = None
     if docs is not None:
         sharing = {"all": 0, "same_topic": 0, "unrelated": 0, "other": 0}
-        for pair, shared in shared_sentence_counts(false_category, docs).items():
+        near_sharing = dict(sharing)
+        for pair, (shared, near) in sentence_sharing(false_category, docs).items():
             if shared >= SHARED_SENTENCES:
                 sharing["all"] += 1
                 sharing[false_category[pair]] += 1
+            if near >= 1:
+                near_sharing["all"] += 1
+                near_sharing[false_category[pair]] += 1
 
     def found(a: str, b: str) -> tuple[bool, bool]:
         direct = ((a, b) if a < b else (b, a)) in predicted
@@ -301,6 +345,7 @@ def evaluate(
         "false_pairs": dict(false_pairs),
         "false_unrelated_pair_rate": _ratio(false_pairs["unrelated"], _pairs2(n_unrelated), 0.0),
         "false_pairs_sharing_sentences": sharing,
+        "false_pairs_sharing_near_identical": near_sharing,
         "predicted_clusters": len(pred_member_lists),
         "truth_clusters": len(truth_member_lists),
         "cluster_pair_precision": _ratio(same_both, pred_pair_total),
@@ -329,12 +374,15 @@ def render_tables(results: Sequence[tuple[str, dict[str, Any]]]) -> str:
         ]
         if with_sharing:
             sharing = r.get("false_pairs_sharing_sentences")
+            near = r.get("false_pairs_sharing_near_identical")
             row.append("" if sharing is None else sharing["all"])
+            row.append("" if near is None else near["all"])
         summary.append(row + [stats.get("docs_per_s", ""), stats.get("peak_rss_mb", "")])
     head = ["prediction", "pairs", "precision %", "recall %", "recall % (clusters)", "ARI",
             "cluster precision %", "false: same_topic", "false: unrelated", "false: other"]
     if with_sharing:
         head.append(f"false sharing {SHARED_SENTENCES}+ sentences")
+        head.append("false sharing a near-identical sentence")
     head += ["docs/s", "peak RSS MB"]
     kinds = [k for k in results[0][1]["recall"] if k != "all"] + ["all"] if results else []
     recall_rows = []
@@ -370,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", help="write all scores as JSON here")
     parser.add_argument(
         "--docs", help=f"docs.jsonl of the corpus: count false pairs sharing {SHARED_SENTENCES}+ "
-        "identical sentences (optional)",
+        "identical sentences or a near-identical one (optional)",
     )
     args = parser.parse_args(argv)
     if args.name and len(args.name) != len(args.pred):

@@ -109,6 +109,9 @@ def test_no_sentence_shared_outside_truth_clusters(generated):
     assert _cross_cluster_sharing(docs, truth) == []
     assert summary["accidental_overlap"]["exact"]
     assert summary["accidental_overlap"]["pair_share_rate"][">=1"] == 0.0
+    near = summary["accidental_near_identical"]
+    assert near["exact"] and near["pairs_sharing"][">=2"] == 0
+    assert near["pairs_sharing"][">=1"] <= 0.0001 * near["pairs_checked"]
     # Reuse inside a cluster is still there: a reprint shares its source's sentences.
     pair = next(p for p in truth["pairs"] if p["kind"] == "reprint")
     shared = set(corpus.sentence_keys(docs[pair["a"]]["text"])) & set(
@@ -118,14 +121,14 @@ def test_no_sentence_shared_outside_truth_clusters(generated):
 
 
 def test_small_pool_splices_unique_sentences(material, tmp_path):
-    # 60 sentences per topic cannot fill 400 documents: most sentences must be spliced.
-    config = corpus.CorpusConfig(docs=400, seed=3, max_pool=60)
+    # 40 sentences per topic cannot fill 150 documents: most sentences must be spliced.
+    config = corpus.CorpusConfig(docs=150, seed=3, max_pool=40)
     summary = corpus.generate(config, tmp_path, material)
     docs = {d["id"]: d for d in corpus.iter_docs(tmp_path / "docs.jsonl")}
     truth = json.loads((tmp_path / "truth.json").read_text(encoding="utf-8"))
-    assert len(docs) == 400
+    assert len(docs) == 150
     assert summary["sentences"]["reuters_used_verbatim"] <= summary["sentences"]["reuters_available"]
-    assert summary["sentences"]["spliced"] > 5000
+    assert summary["sentences"]["spliced"] > 2000
     assert _cross_cluster_sharing(docs, truth) == []
     assert summary["accidental_overlap"]["pair_share_rate"][">=1"] == 0.0
     originals = {corpus._norm_key(s) for s in material.sentences}
@@ -214,7 +217,16 @@ def test_evaluate_tiny_example():
              "u1": f"{one} {two} Only in the first one.", "u2": f"{one.upper()}\n{two} Only in the second one."}
     scores = evaluate.evaluate(truth, wrong, texts)
     assert scores["false_pairs_sharing_sentences"] == {"all": 1, "same_topic": 0, "unrelated": 1, "other": 0}
-    assert "false sharing 2+ sentences" in evaluate.render_tables([("w", scores)])
+    assert scores["false_pairs_sharing_near_identical"] == {"all": 1, "same_topic": 0, "unrelated": 1, "other": 0}
+    table = evaluate.render_tables([("w", scores)])
+    assert "false sharing 2+ sentences" in table and "near-identical" in table
+    # A template with other figures is near-identical, not identical.
+    template = {**texts,
+                "u1": "Copper prices rose 3 pct on Monday in London. Something different is said.",
+                "u2": "Copper prices rose 12 pct on Monday in London. Nothing else in common here."}
+    near = evaluate.evaluate(truth, wrong, template)
+    assert near["false_pairs_sharing_sentences"]["unrelated"] == 0
+    assert near["false_pairs_sharing_near_identical"]["unrelated"] == 1
     assert scores["same_topic"]["flagged_direct"] == 1.0
     # truth {s,r,h}, pred {s,r,n}{u1,u2} over 6 docs: index 1, sums 3 and 4, expected 12/15,
     # max 3.5, so ARI = (1 - 0.8) / (3.5 - 0.8) = 2/27.
@@ -241,3 +253,50 @@ def test_command_lines(generated, tmp_path, capsys):
     scores = json.loads(scores_path.read_text(encoding="utf-8"))["b"]
     assert scores["docs"] == 40
     assert scores["false_pairs_sharing_sentences"]["all"] == 0
+    assert scores["false_pairs_sharing_near_identical"]["all"] == 0
+
+
+def test_near_duplicate_sentences_dropped():
+    # The same story re-sent with a word changed: one kept.
+    reworded = [
+        "Incentives apparently had some success, analysts said, as the seasonally adjusted "
+        "annualized sales rate improved to 7.5 mln compared with about 7.0 mln in late February.",
+        "Consumer incentives apparently had some success, analysts said, as the seasonally "
+        "adjusted annualized sales rate improved to 7.5 mln compared with about 7.0 mln in late "
+        "February.",
+    ]
+    assert corpus.drop_near_duplicates(reworded) == [0]
+    # A template with other figures: one kept.
+    template = [
+        "Fees comprise 1-1/4 pct selling concession and 5/8 pct management and underwriting.",
+        "Fees comprise 1-3/8 pct selling concession and 1/2 pct management and underwriting.",
+    ]
+    assert corpus.drop_near_duplicates(template) == [0]
+    # Unrelated sentences all stay.
+    unrelated = [reworded[0], template[0], "The company said it would close the plant in June."]
+    assert corpus.drop_near_duplicates(unrelated) == [0, 1, 2]
+    a, b = (corpus.masked_ngrams(s) for s in template)
+    assert corpus.near_identical(a, b)
+    assert not corpus.near_identical(a, corpus.masked_ngrams(unrelated[2]))
+
+
+def test_material_has_no_near_identical_sentences(material):
+    assert material.stats["near_duplicate_sentences_dropped"] > 0
+    grams = [corpus.masked_ngrams(s) for s in material.sentences[:4000]]
+    index: dict[str, list[int]] = {}
+    for i, g in enumerate(grams):
+        for gram in g:
+            index.setdefault(gram, []).append(i)
+    for i, g in enumerate(grams):
+        others = {j for gram in g for j in index[gram] if j != i}
+        assert not any(corpus.near_identical(g, grams[j]) for j in others), i
+
+
+def test_balanced_cut_halves_stay_under_half():
+    for sentence in ("The company said it would close the plant in June and sell the land.",
+                     "Gasoline demand averaged 6.60 mln bpd, up 2.4 pct from 6.44 mln last year."):
+        words = sentence.split()
+        cut = corpus._balanced_cut(words)
+        total = len(corpus.masked_words(sentence))
+        half = len(corpus.masked_words(" ".join(words[:cut])))
+        assert 2 * half - 3 < total and 2 * (total - half) - 3 < total
