@@ -187,8 +187,10 @@ def _split_sentences(paragraph: str) -> list[str]:
         before = paragraph[start : match.start()].rstrip("\"'")
         last = before.rsplit(None, 1)[-1] if before.strip() else ""
         token = last.rstrip(".").lower()
-        # "Corp." or "J." or "U.S." end abbreviations far more often than sentences here.
-        if token in _ABBREVIATIONS or len(token) == 1 or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token):
+        # "Corp." or "J." or "U.S." end abbreviations far more often than sentences here; a
+        # figure does not ("... starting April 1. An opposition boycott ...").
+        if (token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+                or re.fullmatch(r"(?:[a-z]\.)+[a-z]", token)):
             continue
         out.append(paragraph[start : match.start()].strip())
         start = match.end()

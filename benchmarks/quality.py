@@ -7,7 +7,7 @@ adjusted Rand index of the clusters.
 
 Usage::
 
-    python benchmarks/quality.py benchmarks/out/c20k [--limit N] [--json scores.json]
+    python benchmarks/quality.py benchmarks/out/c20k [--limit N] [--jobs N] [--json scores.json]
 """
 
 from __future__ import annotations
@@ -37,13 +37,13 @@ def _records(folder: Path, limit: int | None) -> list[dict[str, Any]]:
     return out
 
 
-def run_dedup(records: list[dict[str, Any]]) -> dict[str, Any]:
+def run_dedup(records: list[dict[str, Any]], jobs: int = 1) -> dict[str, Any]:
     from dedup import Document, scan_documents
 
     docs = [Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
             for r in records]
     start = time.perf_counter()
-    result = scan_documents(docs).to_dict()
+    result = scan_documents(docs, jobs=jobs).to_dict()
     seconds = time.perf_counter() - start
     result["stats"]["docs_per_s"] = round(len(docs) / seconds, 1)
     return result
@@ -53,17 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corpus", type=Path, help="folder with docs.jsonl and truth.json (corpus.py output)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N documents")
+    parser.add_argument("--jobs", type=int, default=1, help="dedup worker processes (default 1)")
     parser.add_argument("--no-baseline", action="store_true", help="score dedup only")
     parser.add_argument("--json", dest="json_out", help="also write the scores as JSON")
+    parser.add_argument("--pairs-out", help="also write dedup's scan result (JSON) here")
     args = parser.parse_args(argv)
     truth = load_truth(str(args.corpus))
     records = _records(args.corpus, args.limit)
-    runs = [("dedup", run_dedup(records))]
+    runs = [("dedup", run_dedup(records, args.jobs))]
     if not args.no_baseline:
         texts = [(r["id"], r["text"]) for r in records]
         for threshold in (0.5, 0.8):
             runs.append((f"datasketch t={threshold}", run_baseline(texts, threshold=threshold)))
-    scored = [(name, evaluate(truth, pred)) for name, pred in runs]
+    texts_by_id = {r["id"]: r["text"] for r in records}
+    scored = [(name, evaluate(truth, pred, texts_by_id)) for name, pred in runs]
+    if args.pairs_out:
+        Path(args.pairs_out).write_text(json.dumps(runs[0][1]) + "\n", encoding="utf-8")
     print(render_tables(scored))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(dict(scored), indent=2) + "\n", encoding="utf-8")

@@ -54,6 +54,12 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("prompt", r"^\s*(?:à lire aussi|lire aussi|read more|lire la suite|voir aussi|see also|related)\s*[:>\-]"),
         ("breadcrumb", r"^\s*(?:accueil|home)\s*(?:[>»/|›]|actualit|news)"),
         ("photo-credit", r"^\s*(?:photo|photos|crédits? photos?|credits?|image|illustration|©)\s*[:©/]"),
+        (
+            "copyright",
+            r"^\s*(?:©|\([cC]\)\s|copyright\b)[^.!?]{0,120}$|^.{0,120}\b(?:all rights reserved|"
+            r"tous droits réservés|droits de reproduction réservés|todos los derechos reservados|"
+            r"alle rechte vorbehalten)\b.{0,40}$",
+        ),
         ("table-rule", r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$"),
     )
 )

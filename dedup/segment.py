@@ -32,6 +32,7 @@ _ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(r"""([.!?…]+)((?:[\s\u00a0\u202f]?["'»”’)\]])*)(\s+)(?=[«"“'‘(\[¿¡\-–—•]?\s?[A-ZÀ-ÖØ-Þ0-9])""")
 _WORD_BEFORE = re.compile(r"([^\W\d_]+)\.?$", re.UNICODE)
 _TERMINAL = re.compile(r"[.!?…:;»\"”’)]$")
+_NUMBER_SIGN = re.compile(r"(?<![^\W\d_])(?:Nos?|NOS?|Nr|nr|Num)\.$")
 _INDENT = re.compile(r"^[ \t]{2,}")
 
 
@@ -90,6 +91,10 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
         punct_end = m.end(2)
         if m.group(1) == "." and _ends_with_abbreviation(text, cursor, m.start(1)):
             continue
+        if m.group(1) == "." and _NUMBER_SIGN.search(text, cursor, m.start(1) + 1) and (
+            text[m.end(3) : m.end(3) + 1].isdigit()
+        ):
+            continue  # "LeBlanc No. 1 well", "Nos. 4 and 5": a number sign, not a stop
         # an opening guillemet before the stop: the quotation goes on ("« Il a dit. Puis »")
         segment = text[cursor:punct_end]
         if segment.count("«") > segment.count("»"):

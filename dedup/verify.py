@@ -18,7 +18,9 @@ Jaccard at or above ``doc_threshold``. The relation is then:
 - ``syndicated``: most of the shorter text is there verbatim or lightly edited;
 - ``rewrite``: the shorter text's content is there, reworded (half of it, or a fifth when
   the matches are mostly paraphrases rather than copies);
-- ``partial``: some passages reused inside otherwise different text.
+- ``partial``: some passages reused inside otherwise different text: at least
+  ``min_verbatim_words`` words of copied or lightly edited sentences (paraphrase-level
+  matches alone, below the rewrite level, are what same-topic articles share).
 """
 
 from __future__ import annotations
@@ -402,6 +404,18 @@ def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
         relation = "rewrite"
     else:
         relation = "partial"
+        # Partial reuse is reused wording: a few paraphrase-level matches, or a short
+        # copied line ("© 2025 Site | All rights reserved", "No. 1 well"), are what
+        # same-topic articles and sites' chrome share, not reuse.
+        reused = sum(
+            min(len(a.sentences[m.a].surfaces), len(b.sentences[m.b].surfaces))
+            for m in strong if m.kind != "paraphrased"
+        )
+        if reused < config.min_verbatim_words and jaccard < config.doc_threshold:
+            why = (f"not related: {len(strong)} matching sentence(s), but only {reused} word(s) "
+                   f"reused verbatim or lightly edited (partial reuse needs "
+                   f"{config.min_verbatim_words}) and too little in common for a rewrite")
+            return Verification(False, None, scores, tuple(matches), why)
     parts = [f"{n} {k}" for k, n in counts.items() if n]
     why = (
         f"{len(strong)} matching sentence(s) ({', '.join(parts) or 'none strong'}); "

@@ -19,6 +19,9 @@ from dedup.clean import count_line_keys, frequent_lines, line_key, line_reason, 
         ("Accueil ActualitéKim Jong Un célèbre l’alliance", "breadcrumb"),
         ("Corée du Nord,Russie,Ukraine,Corée du Sud,États-Unis", "tag-list"),
         ("Photo: YEKATERINA SHTUKINA/POOL/AFP via Getty Images", "photo-credit"),
+        ("© 1987 Energy Report Weekly | All rights reserved", "copyright"),
+        ("Copyright 2025 Reuters. All rights reserved.", "copyright"),
+        ("Le Monde - Tous droits réservés", "copyright"),
         ("|---|---|---|", "no-letters"),
         ("12 345", "no-letters"),
     ],
@@ -35,6 +38,8 @@ def test_boilerplate_lines_are_named(line, reason):
         "Les Implications pour le Conflit en Ukraine",
         "| Troupes au combat | Milliers de soldats déployés | Renfort dans les zones chaudes |",
         "Live cattle futures ended higher on Tuesday.",
+        "The court said all rights reserved under the 1987 contract stayed with the two partners "
+        "and their successors until the dispute over the licence fees was settled in full.",
     ],
 )
 def test_article_text_is_kept(line):

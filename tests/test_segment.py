@@ -52,3 +52,10 @@ def test_sentences_are_ordered_disjoint_spans_inside_the_text(text):
     for s in spans:
         assert prev_end <= s.start < s.end <= len(text)
         prev_end = s.end
+
+
+def test_number_sign_is_not_a_sentence_end():
+    text = "Texaco owns the LeBlanc No. 1 well, Vermillion Parish, La. It plans a second one. Nos. 4 and 5 are dry."
+    got = [text[s.start:s.end] for s in split_sentences(text, 0, len(text))]
+    assert got == ["Texaco owns the LeBlanc No. 1 well, Vermillion Parish, La.", "It plans a second one.",
+                   "Nos. 4 and 5 are dry."]

@@ -84,3 +84,30 @@ def test_empty_documents_are_not_related():
 def test_stricter_config_changes_the_verdict(seeds):
     docs, idf = seeds
     assert not verify(docs["000"], docs["002"], idf, ScanConfig(min_matches=10)).related
+
+
+OTHER = (
+    "Copper prices climbed in London as Chilean miners extended their strike into a second week. "
+    "Traders said stocks in exchange warehouses had fallen to their lowest level since March. "
+    "The union rejected a new wage offer on Sunday and said talks would resume on Thursday. "
+    "Smelters in China bought more concentrate than expected, a Shanghai dealer said."
+)
+SHORT_SHARED = "The plant employs 300 people."
+LONG_SHARED = ("The finance ministry said the new rules on foreign holdings of treasury bills would "
+               "take effect at the start of April.")
+PARAPHRASE_A = "Analysts at Nordbank had forecast a quarter point cut after weak retail sales data in Stockholm."
+PARAPHRASE_B = "Weak retail sales data in Stockholm had led Nordbank analysts to forecast a cut of a quarter point."
+
+
+def test_paraphrase_level_matches_alone_are_not_partial_reuse():
+    # A shared fact in other words and a short shared line, inside otherwise different
+    # articles: same topic (or site chrome), not reuse.
+    result = _pair(BASE + " " + PARAPHRASE_A + " " + SHORT_SHARED, OTHER + " " + PARAPHRASE_B + " " + SHORT_SHARED)
+    assert not result.related, result.reason
+    assert "partial reuse needs" in result.reason
+
+
+def test_a_long_reused_sentence_is_partial_reuse():
+    result = _pair(BASE + " " + PARAPHRASE_A + " " + LONG_SHARED, OTHER + " " + PARAPHRASE_B + " " + LONG_SHARED)
+    assert result.related, result.reason
+    assert result.relation == "partial"
