@@ -261,10 +261,29 @@ def sentence_scores(a: Prepared, b: Prepared, idf: IdfTable) -> tuple[np.ndarray
     return Verifier(idf).scores(a, b)
 
 
+# Numbers news spells out ("six people", "douze soldats"), as figures. Words with another
+# common sense are left out: one/un/une (pronoun, article), sept (September), neuf (new),
+# cent (the coin).
+_NUMBER_WORDS = {
+    w: str(n)
+    for words in (
+        "_ _ two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+        "fifteen sixteen seventeen eighteen nineteen twenty",
+        "_ _ deux trois quatre cinq six _ huit _ dix onze douze treize quatorze quinze seize "
+        "dix-sept dix-huit dix-neuf vingt",
+    )
+    for n, w in enumerate(words.split())
+    if w != "_"
+} | {"thirty": "30", "forty": "40", "fifty": "50", "trente": "30", "quarante": "40",
+     "cinquante": "50", "dozen": "12", "douzaine": "12"}
+
+
 def _figures(sentence: Sentence) -> frozenset[str]:
-    """Numbers of a sentence, years left out (many unrelated sentences share a year)."""
+    """Numbers of a sentence, spelled-out ones as figures, years left out (many unrelated
+    sentences share a year)."""
     return frozenset(
-        w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))
+        _NUMBER_WORDS.get(w, w) for w in sentence.surfaces
+        if (w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))) or w in _NUMBER_WORDS
     )
 
 

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from dedup import Document, ScanConfig, prepare, verify
-from dedup.verify import IdfTable
+from dedup.verify import IdfTable, sentence_scores
 
 SEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "seeds"
 
@@ -111,3 +111,17 @@ def test_a_long_reused_sentence_is_partial_reuse():
     result = _pair(BASE + " " + PARAPHRASE_A + " " + LONG_SHARED, OTHER + " " + PARAPHRASE_B + " " + LONG_SHARED)
     assert result.related, result.reason
     assert result.relation == "partial"
+
+
+def test_spelled_out_numbers_are_figures():
+    # Two car bombs on different days: alike in words, not in figures ("six" is 6).
+    a = ("A car bomb exploded outside the Education Ministry in central Baghdad on Tuesday, killing at "
+         "least six people and wounding about eight, the Interior Ministry said.")
+    b = ("A car bomb exploded near a police patrol in central Baghdad on Thursday, killing 17 people and "
+         "wounding 20, the Interior Ministry said.")
+    c = a.replace("six", "6").replace("eight", "8").replace("Tuesday", "Tuesday morning")
+    pa, pb, pc = (prepare(Document(i, t)) for i, t in (("a", a), ("b", b), ("c", c)))
+    overlap, _, _ = sentence_scores(pa, pb, IdfTable.from_documents([pa, pb, pc]))
+    assert overlap[0, 0] == 0.0
+    overlap, _, _ = sentence_scores(pa, pc, IdfTable.from_documents([pa, pb, pc]))
+    assert overlap[0, 0] > 0.5
