@@ -279,12 +279,15 @@ _NUMBER_WORDS = {
 
 
 def _figures(sentence: Sentence) -> frozenset[str]:
-    """Numbers of a sentence, spelled-out ones as figures, years left out (many unrelated
-    sentences share a year)."""
-    return frozenset(
-        _NUMBER_WORDS.get(w, w) for w in sentence.surfaces
-        if (w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))) or w in _NUMBER_WORDS
-    )
+    """Numbers of a sentence, years left out (many unrelated sentences share a year).
+
+    Spelled-out numbers count where the sentence states two figures or more ("killing six
+    and wounding eight"); a lone one is mostly incidental ("some two years ago", "after four
+    years at the helm") and would make rewrites of one event conflict.
+    """
+    digits = {w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
+    spelled = {_NUMBER_WORDS[w] for w in sentence.surfaces if w in _NUMBER_WORDS}
+    return frozenset(digits | spelled) if len(digits) + len(spelled) >= 2 else frozenset(digits)
 
 
 def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozenset[str]],
