@@ -300,3 +300,14 @@ def test_balanced_cut_halves_stay_under_half():
         total = len(corpus.masked_words(sentence))
         half = len(corpus.masked_words(" ".join(words[:cut])))
         assert 2 * half - 3 < total and 2 * (total - half) - 3 < total
+
+
+def test_throughput_measures_both_pipelines(generated):
+    import throughput
+
+    out, _, docs, _ = generated
+    m = throughput.measure(str(out / "docs.jsonl"), limit=120, baseline_limit=60, jobs=1)
+    assert m["dedup"]["docs"] == 120 and m["datasketch_baseline"]["docs"] == 60
+    assert m["dedup"]["all_processes_peak_rss_mb"] >= m["dedup"]["peak_rss_mb"] > 0
+    assert set(m["dedup"]["stats"]["seconds"]) >= {"read", "prepare", "fingerprint", "verify", "cluster"}
+    assert "dedup scan" in throughput.render(m)
