@@ -36,6 +36,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -185,6 +186,26 @@ def sentence_sharing(
     return out
 
 
+LONG_RUN = 10  # words: a verbatim run this long shared by two articles is reused text
+
+
+def _word_runs(text: str, n: int = LONG_RUN) -> set[int]:
+    words = re.findall(r"\w+", text.lower())
+    return {hash(tuple(words[i : i + n])) for i in range(len(words) - n + 1)}
+
+
+def run_sharing(
+    pairs: Iterable[tuple[str, str]], docs: str | os.PathLike[str] | Mapping[str, str]
+) -> dict[tuple[str, str], bool]:
+    """Whether each pair's two documents share a verbatim run of ``LONG_RUN`` words or more
+    (punctuation and case ignored): text reused across clusters, e.g. the same half of two
+    spliced sentences, whatever the generator's sentence keys say."""
+    pairs = list(pairs)
+    texts = _texts({d for pair in pairs for d in pair}, docs)
+    runs = {doc: _word_runs(text) for doc, text in texts.items()}
+    return {(a, b): bool(runs.get(a, set()) & runs.get(b, set())) for a, b in pairs}
+
+
 def _ratio(num: int, den: int, empty: float = 1.0) -> float:
     return num / den if den else empty
 
@@ -197,9 +218,10 @@ def evaluate(
     """Score a scan result ``pred`` against a corpus ``truth``; every rate is in [0, 1].
 
     With ``docs`` (a ``docs.jsonl`` path or id -> text), ``false_pairs_sharing_sentences``
-    counts the false pairs, by category, whose documents share 2+ identical sentences, and
-    ``false_pairs_sharing_near_identical`` those sharing at least one near-identical sentence
-    (generator artefacts rather than tool errors); else both are ``None``.
+    counts the false pairs, by category, whose documents share 2+ identical sentences,
+    ``false_pairs_sharing_near_identical`` those sharing at least one near-identical sentence,
+    ``false_pairs_sharing_long_run`` those sharing a verbatim run of ``LONG_RUN`` words
+    (generator artefacts rather than tool errors); else all three are ``None``.
 
     The documents scored are those of the truth that ``pred["documents"]`` lists (all of the
     truth's if ``pred`` has no ``documents``), so a run over the first N documents
@@ -275,9 +297,15 @@ def evaluate(
         false_category[a, b] = category
     sharing: dict[str, int] | None = None
     near_sharing: dict[str, int] | None = None
+    run_shared: dict[str, int] | None = None
     if docs is not None:
         sharing = {"all": 0, "same_topic": 0, "unrelated": 0, "other": 0}
         near_sharing = dict(sharing)
+        run_shared = dict(sharing)
+        for pair, shares_run in run_sharing(false_category, docs).items():
+            if shares_run:
+                run_shared["all"] += 1
+                run_shared[false_category[pair]] += 1
         for pair, (shared, near) in sentence_sharing(false_category, docs).items():
             if shared >= SHARED_SENTENCES:
                 sharing["all"] += 1
@@ -346,6 +374,7 @@ def evaluate(
         "false_unrelated_pair_rate": _ratio(false_pairs["unrelated"], _pairs2(n_unrelated), 0.0),
         "false_pairs_sharing_sentences": sharing,
         "false_pairs_sharing_near_identical": near_sharing,
+        "false_pairs_sharing_long_run": run_shared,
         "predicted_clusters": len(pred_member_lists),
         "truth_clusters": len(truth_member_lists),
         "cluster_pair_precision": _ratio(same_both, pred_pair_total),
@@ -377,12 +406,15 @@ def render_tables(results: Sequence[tuple[str, dict[str, Any]]]) -> str:
             near = r.get("false_pairs_sharing_near_identical")
             row.append("" if sharing is None else sharing["all"])
             row.append("" if near is None else near["all"])
+            runs = r.get("false_pairs_sharing_long_run")
+            row.append("" if runs is None else runs["all"])
         summary.append(row + [stats.get("docs_per_s", ""), stats.get("peak_rss_mb", "")])
     head = ["prediction", "pairs", "precision %", "recall %", "recall % (clusters)", "ARI",
             "cluster precision %", "false: same_topic", "false: unrelated", "false: other"]
     if with_sharing:
         head.append(f"false sharing {SHARED_SENTENCES}+ sentences")
         head.append("false sharing a near-identical sentence")
+        head.append(f"false sharing a {LONG_RUN}+ word run")
     head += ["docs/s", "peak RSS MB"]
     kinds = [k for k in results[0][1]["recall"] if k != "all"] + ["all"] if results else []
     recall_rows = []

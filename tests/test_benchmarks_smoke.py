@@ -311,3 +311,14 @@ def test_throughput_measures_both_pipelines(generated):
     assert m["dedup"]["all_processes_peak_rss_mb"] >= m["dedup"]["peak_rss_mb"] > 0
     assert set(m["dedup"]["stats"]["seconds"]) >= {"read", "prepare", "fingerprint", "verify", "cluster"}
     assert "dedup scan" in throughput.render(m)
+
+
+def test_run_sharing_finds_reused_half_sentences():
+    run = "to make cocoa production in Malaysia uneconomic, the traders said on Monday"
+    texts = {
+        "a": f"World prices would have to fall another 1,000 ringgit per tonne {run}.",
+        "b": f"Some consumers wanted differentials adjusted {run.upper()}!",
+        "c": "Some consumers wanted differentials adjusted to make cocoa production in Malaysia pay.",
+    }
+    got = evaluate.run_sharing([("a", "b"), ("a", "c")], texts)
+    assert got == {("a", "b"): True, ("a", "c"): False}
