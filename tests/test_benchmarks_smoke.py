@@ -322,3 +322,29 @@ def test_run_sharing_finds_reused_half_sentences():
     }
     got = evaluate.run_sharing([("a", "b"), ("a", "c")], texts)
     assert got == {("a", "b"): True, ("a", "c"): False}
+
+
+def test_quality_command_line(generated, tmp_path, capsys):
+    import quality
+
+    out, _, _, _ = generated
+    scores_path = tmp_path / "q.json"
+    assert quality.main([str(out), "--limit", "80", "--json", str(scores_path)]) == 0
+    assert "datasketch t=0.5" in capsys.readouterr().out
+    scores = json.loads(scores_path.read_text(encoding="utf-8"))
+    assert set(scores) == {"dedup", "datasketch t=0.5", "datasketch t=0.8"}
+    assert scores["dedup"]["docs"] == 80
+    assert scores["dedup"]["false_pairs_sharing_long_run"] is not None
+
+
+def test_index_bench_command_line(generated, tmp_path):
+    import index_bench
+
+    out, _, _, _ = generated
+    result = tmp_path / "ib.json"
+    assert index_bench.main([str(out / "docs.jsonl"), "--sizes", "60", "--sample", "10",
+                             "--batch-size", "20", "--workdir", str(tmp_path / "w"),
+                             "--json", str(result)]) == 0
+    run = json.loads(result.read_text(encoding="utf-8"))["runs"][0]
+    assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
+    assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
