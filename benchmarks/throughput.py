@@ -45,15 +45,28 @@ def _read(path: str, limit: int | None) -> list[dict[str, Any]]:
 
 
 def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its child processes (Linux /proc), in MB."""
-    total = 0
+    """Resident memory of ``pid`` and all its descendants (Linux /proc), in MB.
+
+    Descendants, not only children: with ``forkserver`` the pool's workers are children of
+    the fork server, itself a child of this process.
+    """
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(stat.parent.name) == pid or int(fields[1]) == pid:  # fields[1]: parent pid
-            total += int(fields[21])  # rss, in pages
+        child = int(stat.parent.name)
+        parent[child] = int(fields[1])  # parent pid
+        rss[child] = int(fields[21])  # resident pages
+    total = 0
+    for proc, pages in rss.items():
+        node = proc
+        while node not in (pid, 0, 1) and node in parent:
+            node = parent[node]
+        if node == pid:
+            total += pages
     return total * resource.getpagesize() / 2**20
 
 
@@ -95,7 +108,8 @@ def _run_dedup(path: str, limit: int | None, jobs: int, queue: Any) -> None:
     queue.put({
         "docs": len(docs), "seconds": round(total, 2), "docs_per_s": round(len(docs) / total, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
-        # worker processes: the largest one's peak, and the sampled peak of all together
+        # worker processes: the largest reaped child's peak (0 when the workers are the
+        # fork server's children), and the sampled peak of all processes together
         "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
         "all_processes_peak_rss_mb": round(max(tree_peak, _peak_rss_mb()), 1),
         "stats": stats,
