@@ -51,7 +51,9 @@ class ScanConfig:
     overlap of content words (the IDF is computed per language over the corpus) and by
     edit similarity of their words. A pair is reported when it has at least ``min_matches``
     sentence matches scoring ``match_threshold`` or more, or one verbatim sentence of at
-    least ``min_verbatim_words`` words.
+    least ``min_verbatim_words`` words; a pair that is neither a rewrite nor a copy of most
+    of the shorter text (a ``partial`` pair) also needs ``min_verbatim_words`` words of
+    copied or lightly edited sentences.
 
     Clusters are the connected components of the pairs whose relation is in
     ``cluster_relations``: by default not ``partial``, since an article that reuses two
