@@ -59,7 +59,7 @@ from dedup.config import ScanConfig
 from dedup.normalize import _TOKEN, TextProcessor, Token, tokenize
 from dedup.prepare import Prepared, Sentence, prepare
 from dedup.types import Document, Span
-from dedup.verify import IdfTable, _figures, _number_conflicts, sentence_scores
+from dedup.verify import IdfTable, _figure_parts, _number_conflicts, figures_of, sentence_scores
 
 if TYPE_CHECKING:
     from dedup.scan import ScanResult
@@ -392,7 +392,7 @@ class _RunScorer:
             if prepared.language not in weights:
                 weights[prepared.language] = np.array([idf.weight(w, prepared.language) for w in vocab])
             sides.append((present, weights[prepared.language], [" ".join(s.surfaces) for s in prepared.sentences],
-                          [_figures(s) for s in prepared.sentences]))
+                          [_figure_parts(s) for s in prepared.sentences]))
         self._sides = tuple(sides)
 
     def _rows(self, side: int, runs: Sequence[tuple[int, int]]) -> tuple[np.ndarray, list[str], list[frozenset[str]]]:
@@ -404,7 +404,10 @@ class _RunScorer:
             if longer.any():
                 rows[longer] = np.maximum(rows[longer], present[firsts[longer] + offset])
         run_texts = [texts[a] if a == b else " ".join(texts[a : b + 1]) for a, b in runs]
-        run_figures = [figures[a] if a == b else frozenset().union(*figures[a : b + 1]) for a, b in runs]
+        # a run is one merged sentence: its figures follow the sentence rule on the union
+        run_figures = [figures_of(frozenset().union(*(figures[k][0] for k in range(a, b + 1))),
+                                  frozenset().union(*(figures[k][1] for k in range(a, b + 1))))
+                       for a, b in runs]
         return rows, run_texts, run_figures
 
     def scores(self, d_runs: Sequence[tuple[int, int]],

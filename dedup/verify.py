@@ -285,9 +285,20 @@ def _figures(sentence: Sentence) -> frozenset[str]:
     and wounding eight"); a lone one is mostly incidental ("some two years ago", "after four
     years at the helm") and would make rewrites of one event conflict.
     """
-    digits = {w for w in sentence.surfaces if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
-    spelled = {_NUMBER_WORDS[w] for w in sentence.surfaces if w in _NUMBER_WORDS}
-    return frozenset(digits | spelled) if len(digits) + len(spelled) >= 2 else frozenset(digits)
+    return figures_of(*_figure_parts(sentence))
+
+
+def _figure_parts(sentence: Sentence) -> tuple[frozenset[str], frozenset[str]]:
+    """``(digits, spelled)``: the figures written in digits and the spelled-out numbers."""
+    digits = frozenset(w for w in sentence.surfaces
+                       if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20")))
+    spelled = frozenset(_NUMBER_WORDS[w] for w in sentence.surfaces if w in _NUMBER_WORDS)
+    return digits, spelled
+
+
+def figures_of(digits: frozenset[str], spelled: frozenset[str]) -> frozenset[str]:
+    """The figures of a sentence (or a run of sentences) from its :func:`_figure_parts`."""
+    return digits | spelled if len(digits) + len(spelled) >= 2 else digits
 
 
 def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozenset[str]],

@@ -414,6 +414,17 @@ def test_run_scorer_matches_verify_on_seeds(seeds, a, b):
     _check_run_scorer(seeds[a], seeds[b])
 
 
+def test_run_scorer_counts_a_runs_spelled_numbers_like_one_sentence():
+    # found by hypothesis: "deux capitales" alone is incidental, but in a run with a
+    # sentence stating "26" or "15 000" the run states figures, and both scorers must agree
+    text = ("Kim Jong Un et Moscou : un partenariat renforcé après les vœux du Nouvel An (26 décembre 2025). "
+            "Des chiffres avancés par The Korea Times estiment qu'environ 15 000 soldats nord-coréens ont été "
+            "envoyés pour soutenir la guerre. "
+            "Ce ton solennel souligne une proximité croissante entre les deux capitales, au moment même où "
+            "leurs interactions militaires suscitent des inquiétudes internationales.")
+    _check_run_scorer(Document("s", text), Document("d", text.replace(". ", ".\n")))
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edited_pair())
 def test_run_scorer_matches_verify_under_random_edits(pair):
