@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
@@ -26,6 +26,7 @@ from dedup.parallel import Backend, make_backend, resolve_jobs
 from dedup.stage_files import StageWriter, check_stage_dir
 from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
 from dedup.types import Document, Skipped
+from dedup.verify import TextFeatures
 
 __all__ = ["Cluster", "Fingerprinter", "Fingerprints", "Pair", "Progress", "ScanResult", "scan_documents",
            "scan_paths"]
@@ -155,9 +156,14 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
 
     t0 = time.perf_counter()
     prints: list[stages.ShardFingerprints] = []
+    # what verification reads of each document, computed once here: verify tasks carry it,
+    # so no document is prepared twice and workers keep no cache of prepared documents
+    features: list[TextFeatures] = []
     report("prepare", 0, n)
-    tasks = (((shard, cfg, frequent), {"start": lo, "run": run}) for lo, shard in shards)
+    tasks = (((shard, cfg, frequent), {"start": lo}) for lo, shard in shards)
     for out in backend.map(stages.fingerprint_shard, tasks):
+        features.extend(out.features)
+        out = replace(out, features=())  # held once, in ``features``
         prints.append(out)
         if writer is not None:
             writer.shard(out, docs[out.start : out.start + len(out)])
@@ -183,7 +189,7 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     def verify_tasks() -> Iterable[tuple[tuple[Any, ...], dict[str, Any]]]:
         for chunk in chunks:
             needed = sorted({x for pair in chunk for x in pair})
-            yield (chunk, {i: (docs[i].id, docs[i].text) for i in needed}, cfg, frequent, idf), {"run": run}
+            yield (chunk, {i: features[i] for i in needed}, cfg, frequent, idf), {"run": run}
 
     pairs: list[Pair] = []
     done = 0

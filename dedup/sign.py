@@ -71,6 +71,14 @@ class MinHasher:
         with np.errstate(over="ignore"):
             return _fmix(raw, 32)
 
+    def signatures_of_hashes(self, raw: Sequence[np.ndarray]) -> np.ndarray:
+        """:meth:`signatures` of sets given by their shingles' raw hashes (:func:`shingle_hash`
+        with this hasher's seed), one uint32 array per set: the same rows."""
+        lengths = np.fromiter((len(r) for r in raw), dtype=np.int64, count=len(raw))
+        flat = np.concatenate(raw).astype(np.uint32, copy=False) if len(raw) else np.empty(0, np.uint32)
+        with np.errstate(over="ignore"):
+            return self._signatures(_fmix(flat, 32), lengths)
+
     def datasketch(self, shingles: Sequence[str]) -> MinHash:
         """The equivalent datasketch MinHash (for checks and interoperability)."""
         m = MinHash(num_perm=self.num_perm, seed=self.seed, scheme="affine32",
@@ -81,12 +89,16 @@ class MinHasher:
     def signatures(self, sets: Sequence[Sequence[str]], *, memo: dict[str, int] | None = None) -> np.ndarray:
         """One signature row per shingle set; an empty set gives a row of 2**32-1 (``memo``:
         see :meth:`hash_shingles`)."""
-        out = np.full((len(sets), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
-        nonempty = [i for i, s in enumerate(sets) if len(s)]
-        if not nonempty:
+        lengths = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+        return self._signatures(self.hash_shingles([sh for s in sets for sh in s], memo=memo), lengths)
+
+    def _signatures(self, hashes: np.ndarray, all_lengths: np.ndarray) -> np.ndarray:
+        """Signatures of consecutive runs of pre-mixed ``hashes``, ``all_lengths`` per set."""
+        out = np.full((len(all_lengths), self.num_perm), np.iinfo(np.uint32).max, dtype=np.uint32)
+        nonempty = np.flatnonzero(all_lengths)
+        if not len(nonempty):
             return out
-        lengths = np.fromiter((len(sets[i]) for i in nonempty), dtype=np.int64, count=len(nonempty))
-        hashes = self.hash_shingles([sh for i in nonempty for sh in sets[i]], memo=memo)
+        lengths = all_lengths[nonempty]
         rows_per_chunk = max(1, _CHUNK_CELLS // self.num_perm)
         starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
         # Process whole sets per chunk so each reduceat group lies inside one chunk.

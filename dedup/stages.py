@@ -11,9 +11,10 @@ dispatched and joined (datatrove's model):
    per-language document frequencies of content words (:class:`ShardFingerprints`);
 3. :func:`join_fingerprints`: candidate pairs from all band keys (grouped by sorting) and the
    merged IDF counts;
-4. :func:`verify_shard`: verify a shard of candidate pairs; documents are prepared again from
-   their text (preparation is deterministic), unless the :class:`Workspace` of the process
-   still holds them;
+4. :func:`verify_shard`: verify a shard of candidate pairs from the documents'
+   :class:`~dedup.verify.TextFeatures` that stage 2 computed (given documents instead, it
+   prepares them again, preparation being deterministic, unless the :class:`Workspace` of
+   the process still holds them);
 5. :func:`cluster_pairs`: union-find over related pairs, in the driver.
 
 >>> from dedup.types import Document
@@ -46,7 +47,7 @@ from dedup.prepare import Prepared, prepare
 from dedup.shingle import passage_sets, word_shingles
 from dedup.sign import MinHasher
 from dedup.types import Document
-from dedup.verify import IdfTable, Relation, Verifier
+from dedup.verify import IdfTable, Relation, TextFeatures, Verifier
 
 #: ``(counts[language][word], totals[language])``: what :meth:`IdfTable.from_counts` takes.
 IdfCounts = tuple[dict[str | None, Counter[str]], dict[str | None, int]]
@@ -109,13 +110,20 @@ class Fingerprinter:
         self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
         self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
         self._word_hashes: dict[str, int] = {}  # passage shingles are words: each hashed once
+        self._word_ids: dict[str, int] = {}  # the verifier's word ids, memoized likewise
 
     def prepare(self, doc: Document, frequent: frozenset[int] = frozenset()) -> Prepared:
         return prepare(doc, self.processor, frequent_lines=frequent)
 
-    def fingerprints(self, prepared: Sequence[Prepared]) -> Fingerprints:
+    def fingerprints(self, prepared: Sequence[Prepared],
+                     features: Sequence[TextFeatures] | None = None) -> Fingerprints:
+        """Signatures of ``prepared``; with their ``features`` (:meth:`features`), the
+        whole-document ones come from the shingle hashes already there."""
         cfg = self.config
-        doc_sets = [word_shingles(p.surfaces, cfg.ngram) for p in prepared]
+        if features is not None:
+            doc_signatures = self.doc_hasher.signatures_of_hashes([f.shingles for f in features])
+        else:
+            doc_signatures = self.doc_hasher.signatures([word_shingles(p.surfaces, cfg.ngram) for p in prepared])
         owners: list[int] = []
         sets: list[tuple[str, ...]] = []
         for i, p in enumerate(prepared):
@@ -123,10 +131,14 @@ class Fingerprinter:
                 owners.append(i)
                 sets.append(passage.words)
         return Fingerprints(
-            self.doc_hasher.signatures(doc_sets),
+            doc_signatures,
             self.passage_hasher.signatures(sets, memo=self._word_hashes),
             np.asarray(owners, dtype=np.int64),
         )
+
+    def features(self, prepared: Prepared) -> TextFeatures:
+        """What verification reads of a prepared document (see :class:`TextFeatures`)."""
+        return TextFeatures.of(prepared, self.config, self._word_ids)
 
     def candidates(self, fp: Fingerprints, n_docs: int) -> set[tuple[int, int]]:
         cfg = self.config
@@ -203,7 +215,9 @@ class ShardFingerprints:
     ``passage_keys[k]`` those of a passage of document ``passage_owner[k]`` (a global index);
     ``df[language][word]`` counts the shard's documents containing a content word and
     ``totals[language]`` its documents of that language. ``seconds`` splits the shard's time
-    into ``prepare`` and ``fingerprint``.
+    into ``prepare`` and ``fingerprint``. ``features[i]`` are document ``start + i``'s
+    :class:`TextFeatures`, what :func:`verify_shard` reads (empty when read back from stage
+    files, which do not keep them).
     """
 
     start: int
@@ -213,6 +227,7 @@ class ShardFingerprints:
     df: dict[str | None, Counter[str]]
     totals: dict[str | None, int]
     seconds: dict[str, float]
+    features: tuple[TextFeatures, ...] = ()
 
     def __len__(self) -> int:
         return int(self.doc_keys.shape[0])
@@ -262,7 +277,8 @@ def fingerprint_shard(
     run: str | None = None,
     workspace: Workspace | None = None,
 ) -> ShardFingerprints:
-    """Stage 2: prepare documents ``start .. start + len(docs) - 1``, sign and band them.
+    """Stage 2: prepare documents ``start .. start + len(docs) - 1``, sign and band them,
+    and compute what verification will read of them (:class:`TextFeatures`).
 
     With a ``workspace`` and a ``run`` name, the prepared documents are kept there for
     :func:`verify_shard` in the same process.
@@ -278,7 +294,8 @@ def fingerprint_shard(
         df.setdefault(p.language, Counter()).update(set(p.content))
         totals[p.language] = totals.get(p.language, 0) + 1
     t1 = time.perf_counter()
-    prints = fp.fingerprints(prepared)
+    features = tuple(fp.features(p) for p in prepared)
+    prints = fp.fingerprints(prepared, features)
     out = ShardFingerprints(
         start=start,
         doc_keys=band_keys(prints.doc, *fp.doc_bands),
@@ -287,6 +304,7 @@ def fingerprint_shard(
         df=df,
         totals=totals,
         seconds={"prepare": t1 - t0, "fingerprint": time.perf_counter() - t1},
+        features=features,
     )
     if run is not None:
         for i, p in enumerate(prepared):
@@ -326,7 +344,7 @@ def _stack(arrays: list[np.ndarray], width: int) -> np.ndarray:
 
 def verify_shard(
     pairs: Sequence[tuple[int, int]],
-    docs: Mapping[int, DocLike],
+    docs: Mapping[int, DocLike | TextFeatures],
     config: ScanConfig | Mapping[str, Any] | None,
     frequent: frozenset[int],
     idf: IdfCounts | IdfTable,
@@ -337,22 +355,30 @@ def verify_shard(
     """Stage 4: verify candidate pairs (global indices into ``docs``); the related ones, as
     :class:`Pair` objects with ``a < b`` by id.
 
+    ``docs`` maps an index to the document's :class:`TextFeatures` (what
+    :func:`fingerprint_shard` returned: nothing is prepared again) or to the document
+    itself (prepared here, or taken from the workspace).
+
     With a ``run`` name, the ``workspace`` keeps the run's verifier (the IDF table ``idf``
     of the first call, and per-document features) and prepared documents for later shards."""
     cfg = as_config(config)
     ws = workspace if workspace is not None else Workspace(max_docs=0)
     fp = ws.fingerprinter(cfg)
     verifier = ws.verifier(run, cfg, idf)
-    local: dict[int, Prepared] = {}
+    local: dict[int, Prepared | TextFeatures] = {}
 
-    def prepared(i: int) -> Prepared:
+    def prepared(i: int) -> Prepared | TextFeatures:
         p = local.get(i)
         if p is None:
-            p = ws.get((run, i)) if run is not None else None
-            if p is None:
-                p = fp.prepare(as_document(docs[i]), frequent)
-                if run is not None:
-                    ws.put((run, i), p)
+            given = docs[i]
+            if isinstance(given, TextFeatures):
+                p = given
+            else:
+                p = ws.get((run, i)) if run is not None else None
+                if p is None:
+                    p = fp.prepare(as_document(given), frequent)
+                    if run is not None:
+                        ws.put((run, i), p)
             local[i] = p
         return p
 
@@ -365,6 +391,9 @@ def verify_shard(
         if result.related and result.relation is not None:
             out.append(Pair(a.id, b.id, result.relation, result.scores, result.reason,
                             tuple(result.evidence(a, b))))
+    for p in local.values():
+        if isinstance(p, TextFeatures):  # this task's copies: the verifier must not keep them
+            verifier.forget(p)
     return out
 
 

@@ -61,6 +61,7 @@ class IdfTable:
         self._counts = counts
         self._totals = totals
         self._memo: dict[tuple[str | None, str], float] = {}
+        self._by_id: dict[str | None, tuple[np.ndarray, np.ndarray, float]] = {}
 
     @classmethod
     def from_documents(cls, docs: Iterable[Prepared]) -> IdfTable:
@@ -95,6 +96,29 @@ class IdfTable:
             value = self._memo[key] = math.log((n + 1) / (df + 1)) + 1.0
         return value
 
+    def weights(self, ids: np.ndarray, language: str | None) -> np.ndarray:
+        """:meth:`weight` of many words at once, the words given by their :func:`word_id`."""
+        table = self._by_id.get(language)
+        if table is None:
+            counts = self._counts.get(language) or Counter()
+            words = list(counts)
+            keys = np.fromiter((word_id(w) for w in words), dtype=np.int64, count=len(words))
+            values = np.fromiter((self.weight(w, language) for w in words), dtype=np.float64, count=len(words))
+            order = np.argsort(keys, kind="stable")
+            table = self._by_id[language] = (keys[order], values[order],
+                                              math.log(self._totals.get(language, 0) + 1) + 1.0)
+        keys, values, unseen = table
+        if not len(keys):
+            return np.full(len(ids), unseen)
+        pos = np.minimum(np.searchsorted(keys, ids), len(keys) - 1)
+        return np.where(keys[pos] == ids, values[pos], unseen)
+
+
+def word_id(word: str) -> int:
+    """A content word as a signed 64-bit id: a hash, so that ids (and the order of every
+    float sum over them) are the same in every process, whatever documents it saw before."""
+    return xxhash.xxh3_64_intdigest(word.encode("utf-8")) - (1 << 63)
+
 
 @dataclass(frozen=True, slots=True)
 class SentenceMatch:
@@ -121,37 +145,103 @@ class Verification:
     matches: tuple[SentenceMatch, ...]
     reason: str
 
-    def evidence(self, a: Prepared, b: Prepared, limit: int = 5) -> list[dict[str, Any]]:
+    def evidence(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures,
+                 limit: int = 5) -> list[dict[str, Any]]:
         """The strongest sentence matches, with their spans in each text."""
         best = sorted(self.matches, key=lambda m: (-m.score, m.a, m.b))[:limit]
         return [
             {
                 "kind": m.kind,
                 "score": round(m.score, 3),
-                "a": a.sentences[m.a].span.to_dict(),
-                "b": b.sentences[m.b].span.to_dict(),
+                "a": _span(a, m.a).to_dict(),
+                "b": _span(b, m.b).to_dict(),
             }
             for m in best
         ]
 
 
-@dataclass(frozen=True, slots=True)
-class DocFeatures:
-    """What verification needs of one prepared document, computed once per document.
+def _span(doc: Prepared | TextFeatures, i: int) -> Span:
+    return doc.sentences[i].span if isinstance(doc, Prepared) else doc.span(i)
 
-    ``rows``/``cols``/``vals`` list the (sentence, word id, IDF weight) entries of the
-    sentences' content words; word ids come from the :class:`Verifier` that made them.
+
+@dataclass(frozen=True, slots=True, eq=False)
+class TextFeatures:
+    """What verification reads of one prepared document, with no IDF table: compact arrays
+    and strings that cross process boundaries cheaply (a scan computes them once, when it
+    fingerprints, and verifies from them without preparing documents again).
+
+    Sentence ``i``'s distinct content words are ``words[bounds[i]:bounds[i + 1]]`` (sorted
+    :func:`word_id` values); ``texts[i]`` its words joined by spaces, ``lengths[i]`` how
+    many, ``spans[i]`` its character span, ``figures[i]`` its figures; ``shingles`` the
+    sorted distinct hashes of the document's word n-grams (:func:`dedup.sign.shingle_hash`
+    with the configuration's seed: the whole-document MinHash is computed from them).
     """
 
-    rows: np.ndarray
-    cols: np.ndarray
-    vals: np.ndarray
-    sizes: np.ndarray
-    figures: tuple[frozenset[str], ...]
-    has_figures: np.ndarray
+    id: str
+    language: str | None
+    words: np.ndarray
+    bounds: np.ndarray
     texts: tuple[str, ...]
-    long: np.ndarray
+    lengths: np.ndarray
+    spans: np.ndarray
+    figures: tuple[frozenset[str], ...]
     shingles: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def span(self, i: int) -> Span:
+        return Span(int(self.spans[i, 0]), int(self.spans[i, 1]))
+
+    @classmethod
+    def of(cls, doc: Prepared, config: ScanConfig, memo: dict[str, int] | None = None) -> TextFeatures:
+        """The features of a prepared document (``memo`` caches word ids across documents)."""
+        memo = {} if memo is None else memo
+        words: list[int] = []
+        bounds = [0]
+        for sentence in doc.sentences:
+            ids = set()
+            for w in sentence.content:
+                wid = memo.get(w)
+                if wid is None:
+                    wid = memo[w] = word_id(w)
+                ids.add(wid)
+            words.extend(sorted(ids))
+            bounds.append(len(words))
+        seed = config.seed
+        shingles = np.unique(np.fromiter(
+            (xxhash.xxh32_intdigest(sh.encode("utf-8"), seed) for sh in word_shingles(doc.surfaces, config.ngram)),
+            dtype=np.uint32,
+        ))
+        return cls(
+            id=doc.id,
+            language=doc.language,
+            words=np.asarray(words, dtype=np.int64),
+            bounds=np.asarray(bounds, dtype=np.int64),
+            texts=tuple(" ".join(s.surfaces) for s in doc.sentences),
+            lengths=np.array([len(s.surfaces) for s in doc.sentences], dtype=np.int32),
+            spans=np.array([(s.span.start, s.span.end) for s in doc.sentences], dtype=np.int64).reshape(-1, 2),
+            figures=tuple(_figures(s) for s in doc.sentences),
+            shingles=shingles,
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DocFeatures:
+    """:class:`TextFeatures` weighed by an IDF table: what :meth:`Verifier.scores` reads.
+
+    ``rows``/``vals`` give each entry of ``text.words`` its sentence and IDF weight;
+    ``ucols`` are the distinct word ids, ``inverse`` each entry's position in them.
+    """
+
+    text: TextFeatures
+    rows: np.ndarray
+    vals: np.ndarray
+    ucols: np.ndarray
+    inverse: np.ndarray
+    sizes: np.ndarray
+    has_figures: np.ndarray
+    long: np.ndarray
 
 
 class Verifier:
@@ -159,59 +249,48 @@ class Verifier:
 
     A scan checks each document against several candidates: its features (weights, figures,
     shingle hashes) are computed once. The cache is per instance; :meth:`forget` drops one.
+    Documents are :class:`Prepared` documents or their :class:`TextFeatures`.
     """
 
     def __init__(self, idf: IdfTable, config: ScanConfig | None = None) -> None:
         self.idf = idf
         self.config = config or ScanConfig()
         self._word_ids: dict[str, int] = {}
-        self._features: dict[int, tuple[Prepared, DocFeatures]] = {}
+        self._features: dict[int, tuple[Prepared | TextFeatures, DocFeatures]] = {}
 
-    def forget(self, doc: Prepared) -> None:
+    def forget(self, doc: Prepared | TextFeatures) -> None:
         self._features.pop(id(doc), None)
 
-    def features(self, doc: Prepared) -> DocFeatures:
+    def text_features(self, doc: Prepared | TextFeatures) -> TextFeatures:
+        if isinstance(doc, TextFeatures):
+            return doc
+        return TextFeatures.of(doc, self.config, self._word_ids)
+
+    def features(self, doc: Prepared | TextFeatures) -> DocFeatures:
         cached = self._features.get(id(doc))
         if cached is not None and cached[0] is doc:
             return cached[1]
-        rows: list[int] = []
-        cols: list[int] = []
-        vals: list[float] = []
-        ids = self._word_ids
-        for i, sentence in enumerate(doc.sentences):
-            for w in set(sentence.content):
-                rows.append(i)
-                wid = ids.get(w)
-                if wid is None:
-                    # a hash, not a running number: the column order (and so every float sum)
-                    # is the same in every process, whatever documents it saw before
-                    wid = ids[w] = xxhash.xxh3_64_intdigest(w.encode("utf-8")) - (1 << 63)
-                cols.append(wid)
-                vals.append(self.idf.weight(w, doc.language))
-        figures = tuple(_figures(s) for s in doc.sentences)
-        r = np.asarray(rows, dtype=np.int64)
-        v = np.asarray(vals, dtype=np.float64)
-        sizes = np.bincount(r, weights=v, minlength=len(doc.sentences)) if len(r) else np.zeros(len(doc.sentences))
-        shingles = np.unique(np.fromiter(
-            (xxhash.xxh3_64_intdigest(sh.encode("utf-8")) for sh in word_shingles(doc.surfaces, self.config.ngram)),
-            dtype=np.uint64,
-        ))
+        text = self.text_features(doc)
+        n = len(text)
+        rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(text.bounds))
+        vals = self.idf.weights(text.words, text.language)
+        ucols, inverse = np.unique(text.words, return_inverse=True)
         feats = DocFeatures(
-            rows=r,
-            cols=np.asarray(cols, dtype=np.int64),
-            vals=v,
-            sizes=sizes,
-            figures=figures,
-            has_figures=np.array([bool(f) for f in figures], dtype=bool),
-            texts=tuple(" ".join(s.surfaces) for s in doc.sentences),
-            long=np.array([len(s.surfaces) >= 5 for s in doc.sentences], dtype=bool),
-            shingles=shingles,
+            text=text,
+            rows=rows,
+            vals=vals,
+            ucols=ucols,
+            inverse=inverse.reshape(-1),
+            sizes=np.bincount(rows, weights=vals, minlength=n) if len(rows) else np.zeros(n),
+            has_figures=np.array([bool(f) for f in text.figures], dtype=bool),
+            long=text.lengths >= 5,
         )
         # keyed by identity, holding the document so that its id cannot be reused meanwhile
         self._features[id(doc)] = (doc, feats)
         return feats
 
-    def scores(self, a: Prepared, b: Prepared, *, full: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scores(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures, *,
+               full: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(overlap, ratio, shared)`` matrices, ``len(a.sentences) x len(b.sentences)``.
 
         With ``full=False`` the character ratio is computed only where the content overlap
@@ -219,12 +298,12 @@ class Verifier:
         verification reads it nowhere else, and unrelated pairs then cost almost no ratios.
         """
         fa, fb = self.features(a), self.features(b)
-        na, nb = len(a.sentences), len(b.sentences)
-        uniq, inverse = np.unique(np.concatenate([fa.cols, fb.cols]), return_inverse=True)
-        wa = np.zeros((na, len(uniq)))
-        wb = np.zeros((nb, len(uniq)))
-        wa[fa.rows, inverse[: len(fa.cols)]] = fa.vals
-        wb[fb.rows, inverse[len(fa.cols) :]] = fb.vals
+        ta, tb = fa.text, fb.text
+        na, nb = len(ta), len(tb)
+        # only the words both texts have contribute: the matrices span those columns alone
+        _, ia, ib = np.intersect1d(fa.ucols, fb.ucols, assume_unique=True, return_indices=True)
+        wa = _shared_columns(fa, ia, na)
+        wb = _shared_columns(fb, ib, nb)
         pa, pb = (wa > 0).astype(np.float64), (wb > 0).astype(np.float64)
         inter = pa @ pb.T
         # a word shared by both sentences counts with its mean weight in the two languages
@@ -235,25 +314,37 @@ class Verifier:
         # without the full ratio, figures only matter where sentences share words (elsewhere
         # both scores are 0 anyway)
         cells = None if full else (overlap > 0) & fa.has_figures[:, None] & fb.has_figures[None, :]
-        conflict = _number_conflicts(fa.figures, fb.figures, cells)
+        conflict = _number_conflicts(ta.figures, tb.figures, cells)
         overlap[conflict] = 0.0
         if full:
-            ratio = np.asarray(process.cdist(fa.texts, fb.texts, scorer=fuzz.ratio, dtype=np.float32),
+            ratio = np.asarray(process.cdist(ta.texts, tb.texts, scorer=fuzz.ratio, dtype=np.float32),
                                dtype=np.float64)
             ratio /= 100.0
             ratio[conflict] = 0.0
         else:
             ratio = np.zeros_like(overlap)
             rows, cols = np.nonzero(overlap >= _EDIT_OVERLAP)  # conflicts have overlap 0
-            ta, tb, score = fa.texts, fb.texts, fuzz.ratio
+            texts_a, texts_b, score = ta.texts, tb.texts, fuzz.ratio
             for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
                 # float32 then float64, as cdist gives, so both paths agree to the bit
-                ratio[i, j] = float(np.float32(score(ta[i], tb[j]))) / 100.0
+                ratio[i, j] = float(np.float32(score(texts_a[i], texts_b[j]))) / 100.0
         return overlap, ratio, inter
 
-    def verify(self, a: Prepared, b: Prepared) -> Verification:
+    def verify(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures) -> Verification:
         """Check whether ``a`` and ``b`` share text or content, and how."""
         return _verify(self, a, b)
+
+
+def _shared_columns(f: DocFeatures, positions: np.ndarray, n: int) -> np.ndarray:
+    """The document's sentence x word weight matrix over the shared words (``positions``
+    in ``f.ucols``, in the order of the shared words)."""
+    column = np.full(len(f.ucols), -1, dtype=np.int64)
+    column[positions] = np.arange(len(positions))
+    col = column[f.inverse]
+    keep = col >= 0
+    out = np.zeros((n, len(positions)))
+    out[f.rows[keep], col[keep]] = f.vals[keep]
+    return out
 
 
 def sentence_scores(a: Prepared, b: Prepared, idf: IdfTable) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -367,21 +458,23 @@ def _share(best: np.ndarray, sizes: np.ndarray, floor: float) -> float:
     return float(sizes[best >= floor].sum()) / total if total else 0.0
 
 
-def verify(a: Prepared, b: Prepared, idf: IdfTable, config: ScanConfig | None = None) -> Verification:
+def verify(a: Prepared | TextFeatures, b: Prepared | TextFeatures, idf: IdfTable,
+           config: ScanConfig | None = None) -> Verification:
     """Check whether ``a`` and ``b`` share text or content, and how (see :class:`Verifier`)."""
     return Verifier(idf, config).verify(a, b)
 
 
-def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
+def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFeatures) -> Verification:
     config = verifier.config
-    if not a.sentences or not b.sentences:
-        return Verification(False, None, {}, (), "no article text to compare")
     fa, fb = verifier.features(a), verifier.features(b)
+    ta, tb = fa.text, fb.text
+    if not len(ta) or not len(tb):
+        return Verification(False, None, {}, (), "no article text to compare")
     overlap, ratio, shared = verifier.scores(a, b, full=False)
     matches = _match(overlap, ratio, shared, fa, fb, config)
 
-    n_a, n_b = len(fa.shingles), len(fb.shingles)
-    common = len(np.intersect1d(fa.shingles, fb.shingles, assume_unique=True))
+    n_a, n_b = len(ta.shingles), len(tb.shingles)
+    common = len(np.intersect1d(ta.shingles, tb.shingles, assume_unique=True))
     jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
     containment = common / min(n_a, n_b) if n_a and n_b else 0.0
 
@@ -399,7 +492,7 @@ def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
     strong = [m for m in matches if m.score >= config.match_threshold]
     long_verbatim = [
         m for m in matches
-        if m.kind == "copied" and len(a.sentences[m.a].surfaces) >= config.min_verbatim_words
+        if m.kind == "copied" and ta.lengths[m.a] >= config.min_verbatim_words
     ]
     counts = Counter(m.kind for m in strong)
     scores = {
@@ -440,10 +533,7 @@ def _verify(verifier: Verifier, a: Prepared, b: Prepared) -> Verification:
         # Partial reuse is reused wording: a few paraphrase-level matches, or a short
         # copied line ("© 2025 Site | All rights reserved", "No. 1 well"), are what
         # same-topic articles and sites' chrome share, not reuse.
-        reused = sum(
-            min(len(a.sentences[m.a].surfaces), len(b.sentences[m.b].surfaces))
-            for m in strong if m.kind != "paraphrased"
-        )
+        reused = sum(int(min(ta.lengths[m.a], tb.lengths[m.b])) for m in strong if m.kind != "paraphrased")
         if reused < config.min_verbatim_words and jaccard < config.doc_threshold:
             why = (f"not related: {len(strong)} matching sentence(s), but only {reused} word(s) "
                    f"reused verbatim or lightly edited (partial reuse needs "

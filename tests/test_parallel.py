@@ -72,6 +72,10 @@ def test_stages_in_a_loop_are_the_scan(docs, single):
     pairs = verify_shard(candidates, dict(enumerate(docs)), config, frequent, idf)
     assert len(candidates) == single.stats["candidates"]
     assert sorted((p.a, p.b, p.relation) for p in pairs) == _outcome(single)[0]
+    # verifying from the features stage 2 computed is verifying the documents themselves
+    features = dict(enumerate(f for part in prints for f in part.features))
+    from_features = verify_shard(candidates, features, config, frequent, idf)
+    assert [p.to_dict() for p in from_features] == [p.to_dict() for p in pairs]
 
 
 def test_line_counts_reduce_to_the_whole_corpus_counts(docs):

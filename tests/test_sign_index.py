@@ -56,6 +56,17 @@ def test_large_batches_are_chunked_identically():
     assert np.array_equal(whole[:10], hasher.signatures(sets[:10]))
 
 
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.lists(st.text(min_size=1, max_size=6), max_size=30), min_size=1, max_size=6),
+       st.integers(0, 2**31))
+def test_signatures_of_raw_hashes_are_the_signatures(sets, seed):
+    from dedup.sign import shingle_hash
+
+    mh = MinHasher(32, seed)
+    raw = [np.unique(np.array([shingle_hash(x, seed) for x in s], dtype=np.uint32)) for s in sets]
+    assert (mh.signatures_of_hashes(raw) == mh.signatures(sets)).all()
+
+
 def test_lsh_params_follow_datasketch():
     b, r = lsh_params(0.5, 128)
     assert b * r <= 128 and r >= 2
