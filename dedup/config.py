@@ -44,8 +44,11 @@ class ScanConfig:
       words but not the wording. Passages with fewer than ``passage_min_words`` content
       words are not fingerprinted. Two documents become candidates when their passages
       share at least ``passage_min_hits`` LSH buckets (one chance collision is not enough).
-      LSH buckets holding more than ``max_bucket`` documents (topic words shared by a whole
-      corpus) yield no candidates.
+      An LSH bucket pairs all its documents when it holds at most ``max_bucket`` of them
+      (``passage_max_bucket`` for passage buckets); a larger one only links each document
+      to the next (see :func:`dedup.index.candidate_pairs`): a key that many documents
+      share is common vocabulary, whose all-pairs would grow with the square of the corpus,
+      or a widely reprinted text, whose copies the chain still connects.
 
     Every candidate pair is verified: sentences are matched one to one by IDF-weighted
     overlap of content words (the IDF is computed per language over the corpus) and by
@@ -69,6 +72,7 @@ class ScanConfig:
     passage_min_words: int = 4
     passage_min_hits: int = 2
     max_bucket: int = 64
+    passage_max_bucket: int = 8
     match_threshold: float = 0.4
     min_matches: int = 2
     verbatim_ratio: float = 0.9
@@ -84,6 +88,7 @@ class ScanConfig:
         _positive("passage_num_perm", self.passage_num_perm, 2)
         _positive("passage_min_words", self.passage_min_words)
         _positive("max_bucket", self.max_bucket, 2)
+        _positive("passage_max_bucket", self.passage_max_bucket, 2)
         _positive("min_matches", self.min_matches)
         _positive("passage_min_hits", self.passage_min_hits)
         _positive("min_verbatim_words", self.min_verbatim_words)

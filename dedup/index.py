@@ -53,15 +53,30 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return keys
 
 
+#: Buckets larger than this yield no pairs at all, not even a chain.
+CHAIN_LIMIT = 1024
+
+
 def candidate_pairs(
-    keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1
+    keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
+    chain_limit: int = CHAIN_LIMIT,
 ) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, of owners sharing band keys at least ``min_hits`` times.
 
     ``owners[k]`` is the document that item ``k`` belongs to (a document has several
-    passage items; each shared bucket counts once per pair). Buckets with more than
-    ``max_bucket`` distinct owners are skipped: a key shared by that many documents is
-    common vocabulary, not copying.
+    passage items; each shared bucket counts once per pair). A bucket of up to
+    ``max_bucket`` distinct owners pairs all of them; a larger one only chains them (each
+    owner with the next, in owner order), up to ``chain_limit`` owners, beyond which it is
+    skipped. A key shared by many documents is either common vocabulary, where all pairs
+    would grow with the square of the corpus and a chain costs one pair per member, or a
+    widely reprinted text, whose copies share every band key: the same chain pairs then
+    come back from every band and the chain still connects all of them.
+
+    >>> many = np.zeros((5, 1), dtype=np.uint64)  # five owners in one bucket
+    >>> sorted(candidate_pairs(many, np.arange(5), max_bucket=4))
+    [(0, 1), (1, 2), (2, 3), (3, 4)]
+    >>> candidate_pairs(many, np.arange(5), max_bucket=2, chain_limit=4)
+    set()
     """
     if keys.size == 0:
         return set()
@@ -69,7 +84,7 @@ def candidate_pairs(
     n_owners = int(owners.max()) + 1 if owners.size else 0
     found: list[np.ndarray] = []
     for band in range(keys.shape[1]):
-        found.append(_band_pairs(keys[:, band], owners, max_bucket))
+        found.append(_band_pairs(keys[:, band], owners, max_bucket, chain_limit))
     codes = np.concatenate(found) if found else np.empty(0, np.int64)
     if codes.size == 0:
         return set()
@@ -80,8 +95,10 @@ def candidate_pairs(
     return set(zip(first.tolist(), second.tolist(), strict=True))
 
 
-def _band_pairs(col: np.ndarray, owners: np.ndarray, max_bucket: int) -> np.ndarray:
-    """Codes ``i * n + j`` of owner pairs ``i < j`` sharing a bucket of one band, one per bucket."""
+def _band_pairs(col: np.ndarray, owners: np.ndarray, max_bucket: int, chain_limit: int) -> np.ndarray:
+    """Codes ``i * n + j`` of owner pairs ``i < j`` sharing a bucket of one band, one per bucket
+    (all pairs of a bucket of at most ``max_bucket`` owners; a chain in a larger one of at most
+    ``chain_limit``)."""
     n = int(owners.max()) + 1
     # distinct (key, owner) entries, sorted by key then owner
     order = np.lexsort((owners, col))
@@ -94,15 +111,20 @@ def _band_pairs(col: np.ndarray, owners: np.ndarray, max_bucket: int) -> np.ndar
     boundaries = np.flatnonzero(k[1:] != k[:-1]) + 1
     starts = np.concatenate(([0], boundaries))
     sizes = np.diff(np.concatenate((starts, [len(k)])))
+    out = []
+    chained = (sizes > max_bucket) & (sizes <= chain_limit)
+    if chained.any():
+        out.append(_offset_pairs(o, n, starts[chained], sizes[chained], 1))
     ok = (sizes >= 2) & (sizes <= max_bucket)
     starts, sizes = starts[ok], sizes[ok]
-    if not len(starts):
-        return np.empty(0, np.int64)
-    out = []
     # pairs (x, y), x < y, inside each bucket: for offset d = 1..s-1, member x with member x + d
-    for d in range(1, int(sizes.max())):
-        s, z = starts[sizes > d], sizes[sizes > d]
-        counts = z - d
-        base = np.repeat(s, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-        out.append(o[base] * n + o[base + d])
-    return np.concatenate(out)
+    for d in range(1, int(sizes.max()) if len(sizes) else 1):
+        out.append(_offset_pairs(o, n, starts[sizes > d], sizes[sizes > d], d))
+    return np.concatenate(out) if out else np.empty(0, np.int64)
+
+
+def _offset_pairs(o: np.ndarray, n: int, starts: np.ndarray, sizes: np.ndarray, d: int) -> np.ndarray:
+    """Codes of (member x, member x + d) in each bucket (``starts``, ``sizes``) of ``o``."""
+    counts = sizes - d
+    base = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    return o[base] * n + o[base + d]

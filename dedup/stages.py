@@ -145,7 +145,7 @@ class Fingerprinter:
         doc_keys = band_keys(fp.doc, *self.doc_bands)
         pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
         passage_keys = band_keys(fp.passages, *self.passage_bands)
-        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.max_bucket,
+        pairs |= candidate_pairs(passage_keys, fp.passage_owner, max_bucket=cfg.passage_max_bucket,
                                  min_hits=cfg.passage_min_hits)
         return pairs
 
@@ -327,7 +327,8 @@ def join_fingerprints(
     if doc_keys.shape[0] != n_docs:
         raise ValueError(f"shards cover {doc_keys.shape[0]} documents, expected {n_docs}")
     pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
-    pairs |= candidate_pairs(passage_keys, owners, max_bucket=cfg.max_bucket, min_hits=cfg.passage_min_hits)
+    pairs |= candidate_pairs(passage_keys, owners, max_bucket=cfg.passage_max_bucket,
+                             min_hits=cfg.passage_min_hits)
     df: dict[str | None, Counter[str]] = {}
     totals: dict[str | None, int] = {}
     for s in parts:

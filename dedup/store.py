@@ -95,7 +95,7 @@ FORMAT_VERSION = 2
 #: ``PRAGMA application_id`` of a dedup index file ("ddup").
 APPLICATION_ID = 0x64647570
 #: Config fields that only steer candidate lookup at query time (nothing stored depends on them).
-QUERY_TIME_FIELDS = frozenset({"max_bucket", "passage_min_hits", "boilerplate_min_docs"})
+QUERY_TIME_FIELDS = frozenset({"max_bucket", "passage_max_bucket", "passage_min_hits", "boilerplate_min_docs"})
 
 Status = Literal["new", "duplicate", "syndicated", "rewrite", "partial"]
 #: ``progress(stage, done, total)``, as in :mod:`dedup.scan`.

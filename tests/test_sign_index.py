@@ -83,7 +83,11 @@ def test_candidate_pairs_need_shared_band_and_respect_min_hits_and_bucket_cap():
     # items of one owner never pair with themselves
     assert candidate_pairs(keys, np.array([0, 0, 1, 1])) == set()
     many = np.tile(sigs[:1], (5, 1))
-    assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=4) == set()
+    # a bucket over max_bucket only chains its owners; over chain_limit, it is skipped
+    assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=4) == {(0, 1), (1, 2), (2, 3), (3, 4)}
+    assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=5) == {
+        (i, j) for i in range(5) for j in range(i + 1, 5)}
+    assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=2, chain_limit=4) == set()
 
 
 def test_bands_are_salted():
