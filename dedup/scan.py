@@ -26,7 +26,6 @@ from dedup.parallel import Backend, make_backend, resolve_jobs
 from dedup.stage_files import StageWriter, check_stage_dir
 from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
 from dedup.types import Document, Skipped
-from dedup.verify import TextFeatures
 
 __all__ = ["Cluster", "Fingerprinter", "Fingerprints", "Pair", "Progress", "ScanResult", "scan_documents",
            "scan_paths"]
@@ -158,7 +157,7 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     prints: list[stages.ShardFingerprints] = []
     # what verification reads of each document, computed once here: verify tasks carry it,
     # so no document is prepared twice and workers keep no cache of prepared documents
-    features: list[TextFeatures] = []
+    features: list[bytes] = []  # encoded TextFeatures
     report("prepare", 0, n)
     tasks = (((shard, cfg, frequent), {"start": lo}) for lo, shard in shards)
     for out in backend.map(stages.fingerprint_shard, tasks):

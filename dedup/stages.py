@@ -216,8 +216,9 @@ class ShardFingerprints:
     ``df[language][word]`` counts the shard's documents containing a content word and
     ``totals[language]`` its documents of that language. ``seconds`` splits the shard's time
     into ``prepare`` and ``fingerprint``. ``features[i]`` are document ``start + i``'s
-    :class:`TextFeatures`, what :func:`verify_shard` reads (empty when read back from stage
-    files, which do not keep them).
+    :class:`TextFeatures`, encoded (:meth:`TextFeatures.to_bytes`: what :func:`verify_shard`
+    reads, held by the driver at ~10 KB per document); empty when read back from stage
+    files, which do not keep them.
     """
 
     start: int
@@ -227,7 +228,7 @@ class ShardFingerprints:
     df: dict[str | None, Counter[str]]
     totals: dict[str | None, int]
     seconds: dict[str, float]
-    features: tuple[TextFeatures, ...] = ()
+    features: tuple[bytes, ...] = ()
 
     def __len__(self) -> int:
         return int(self.doc_keys.shape[0])
@@ -304,7 +305,7 @@ def fingerprint_shard(
         df=df,
         totals=totals,
         seconds={"prepare": t1 - t0, "fingerprint": time.perf_counter() - t1},
-        features=features,
+        features=tuple(f.to_bytes() for f in features),
     )
     if run is not None:
         for i, p in enumerate(prepared):
@@ -345,7 +346,7 @@ def _stack(arrays: list[np.ndarray], width: int) -> np.ndarray:
 
 def verify_shard(
     pairs: Sequence[tuple[int, int]],
-    docs: Mapping[int, DocLike | TextFeatures],
+    docs: Mapping[int, DocLike | TextFeatures | bytes],
     config: ScanConfig | Mapping[str, Any] | None,
     frequent: frozenset[int],
     idf: IdfCounts | IdfTable,
@@ -356,8 +357,8 @@ def verify_shard(
     """Stage 4: verify candidate pairs (global indices into ``docs``); the related ones, as
     :class:`Pair` objects with ``a < b`` by id.
 
-    ``docs`` maps an index to the document's :class:`TextFeatures` (what
-    :func:`fingerprint_shard` returned: nothing is prepared again) or to the document
+    ``docs`` maps an index to the document's :class:`TextFeatures`, or their encoding (what
+    :func:`fingerprint_shard` returned: nothing is prepared again), or to the document
     itself (prepared here, or taken from the workspace).
 
     With a ``run`` name, the ``workspace`` keeps the run's verifier (the IDF table ``idf``
@@ -372,7 +373,9 @@ def verify_shard(
         p = local.get(i)
         if p is None:
             given = docs[i]
-            if isinstance(given, TextFeatures):
+            if isinstance(given, bytes):
+                p = TextFeatures.from_bytes(given)
+            elif isinstance(given, TextFeatures):
                 p = given
             else:
                 p = ws.get((run, i)) if run is not None else None

@@ -78,6 +78,21 @@ def test_stages_in_a_loop_are_the_scan(docs, single):
     assert [p.to_dict() for p in from_features] == [p.to_dict() for p in pairs]
 
 
+def test_text_features_survive_their_encoding(docs):
+    import numpy as np
+
+    from dedup.stages import Fingerprinter
+    from dedup.verify import TextFeatures
+
+    fp = Fingerprinter(ScanConfig())
+    for doc in docs[:40] + [Document("empty", ""), Document("é", "« Guillemets » et chiffres : 12 et 15 000.\nFin.")]:
+        f = fp.features(fp.prepare(doc))
+        back = TextFeatures.from_bytes(f.to_bytes())
+        assert (back.id, back.language, back.texts, back.figures) == (f.id, f.language, f.texts, f.figures)
+        for name in ("words", "bounds", "spans", "lengths", "shingles"):
+            assert np.array_equal(getattr(back, name), getattr(f, name)), name
+
+
 def test_line_counts_reduce_to_the_whole_corpus_counts(docs):
     texts = [d.text for d in docs]
     parts = [line_counts_shard(texts[k : k + 50]) for k in range(0, len(texts), 50)]
