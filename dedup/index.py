@@ -13,6 +13,7 @@ instead of Python dicts of lists: memory stays proportional to ``items x bands x
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -58,10 +59,13 @@ CHAIN_LIMIT = 1024
 
 
 def candidate_pairs(
-    keys: np.ndarray, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
+    keys: np.ndarray | Sequence[np.ndarray], owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
     chain_limit: int = CHAIN_LIMIT,
 ) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, of owners sharing band keys at least ``min_hits`` times.
+
+    ``keys`` is an ``(items, bands)`` array, or a sequence of such arrays (consecutive row
+    blocks, e.g. one per shard: they are read one band at a time, never stacked whole).
 
     ``owners[k]`` is the document that item ``k`` belongs to (a document has several
     passage items; each shared bucket counts once per pair). A bucket of up to
@@ -78,13 +82,15 @@ def candidate_pairs(
     >>> candidate_pairs(many, np.arange(5), max_bucket=2, chain_limit=4)
     set()
     """
-    if keys.size == 0:
+    blocks = [keys] if isinstance(keys, np.ndarray) else [k for k in keys if k.size]
+    if not blocks or not sum(k.size for k in blocks):
         return set()
     owners = np.asarray(owners, dtype=np.int64)
     n_owners = int(owners.max()) + 1 if owners.size else 0
     found: list[np.ndarray] = []
-    for band in range(keys.shape[1]):
-        found.append(_band_pairs(keys[:, band], owners, max_bucket, chain_limit))
+    for band in range(blocks[0].shape[1]):
+        column = blocks[0][:, band] if len(blocks) == 1 else np.concatenate([k[:, band] for k in blocks])
+        found.append(_band_pairs(column, owners, max_bucket, chain_limit))
     codes = np.concatenate(found) if found else np.empty(0, np.int64)
     if codes.size == 0:
         return set()

@@ -29,7 +29,8 @@ from dedup.stages import Workspace
 #: A task: positional and keyword arguments of one call of a stage function.
 Task = tuple[tuple[Any, ...], dict[str, Any]]
 
-#: Prepared documents a worker keeps between the fingerprint and verify stages.
+#: Prepared documents a worker's workspace keeps for stages given documents and a run name
+#: (a scan passes encoded features to verification instead, and caches nothing).
 DEFAULT_CACHE_DOCS = 50_000
 
 _local = threading.local()

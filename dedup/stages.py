@@ -323,13 +323,14 @@ def join_fingerprints(
     doc_bands = lsh_params(cfg.doc_threshold, cfg.doc_num_perm)[0]
     passage_bands = lsh_params(cfg.passage_threshold, cfg.passage_num_perm)[0]
     doc_keys = _stack([s.doc_keys for s in parts], doc_bands)
-    passage_keys = _stack([s.passage_keys for s in parts], passage_bands)
     owners = np.concatenate([s.passage_owner for s in parts]) if parts else np.empty(0, np.int64)
     if doc_keys.shape[0] != n_docs:
         raise ValueError(f"shards cover {doc_keys.shape[0]} documents, expected {n_docs}")
     pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
-    pairs |= candidate_pairs(passage_keys, owners, max_bucket=cfg.passage_max_bucket,
-                             min_hits=cfg.passage_min_hits)
+    # passage keys (~6 KB per document) are read band by band from the shards, not stacked
+    passage_keys = [s.passage_keys for s in parts if s.passage_keys.size]
+    pairs |= candidate_pairs(passage_keys or np.empty((0, passage_bands), np.uint64), owners,
+                             max_bucket=cfg.passage_max_bucket, min_hits=cfg.passage_min_hits)
     df: dict[str | None, Counter[str]] = {}
     totals: dict[str | None, int] = {}
     for s in parts:

@@ -90,6 +90,14 @@ def test_candidate_pairs_need_shared_band_and_respect_min_hits_and_bucket_cap():
     assert candidate_pairs(band_keys(many, 2, 2), np.arange(5), max_bucket=2, chain_limit=4) == set()
 
 
+def test_candidate_pairs_read_row_blocks_like_the_stacked_array():
+    rng = np.random.default_rng(3)
+    keys = rng.integers(0, 6, size=(200, 4)).astype(np.uint64)  # many shared keys
+    owners = np.sort(rng.integers(0, 60, size=200))
+    whole = candidate_pairs(keys, owners, max_bucket=5, min_hits=2)
+    assert whole and candidate_pairs([keys[:70], keys[70:71], keys[71:]], owners, max_bucket=5, min_hits=2) == whole
+
+
 def test_bands_are_salted():
     sigs = np.array([[1, 1, 2, 2], [2, 2, 1, 1]], dtype=np.uint32)
     assert candidate_pairs(band_keys(sigs, 2, 2), np.array([0, 1])) == set()
