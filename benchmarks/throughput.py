@@ -24,6 +24,7 @@ import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -44,8 +45,8 @@ def _read(path: str, limit: int | None) -> list[dict[str, Any]]:
     return out
 
 
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and all its descendants (Linux /proc), in MB.
+def _tree_rss_mb(pid: int) -> dict[int, float]:
+    """Resident memory of ``pid`` and of each of its descendants (Linux /proc), in MB.
 
     Descendants, not only children: with ``forkserver`` the pool's workers are children of
     the fork server, itself a child of this process.
@@ -60,28 +61,32 @@ def _tree_rss_mb(pid: int) -> float:
         child = int(stat.parent.name)
         parent[child] = int(fields[1])  # parent pid
         rss[child] = int(fields[21])  # resident pages
-    total = 0
+    out = {}
     for proc, pages in rss.items():
         node = proc
         while node not in (pid, 0, 1) and node in parent:
             node = parent[node]
         if node == pid:
-            total += pages
-    return total * resource.getpagesize() / 2**20
+            out[proc] = pages * resource.getpagesize() / 2**20
+    return out
 
 
 class _TreeRssSampler(threading.Thread):
-    """Samples the RSS of this process and its workers together twice a second."""
+    """Samples the RSS of this process and its workers twice a second: the peak of their sum
+    (``peak``) and the largest peak of one process other than this one (``worker_peak``)."""
 
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.peak = 0.0
+        self.worker_peak = 0.0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         pid = os.getpid()
         while not self._stop_event.wait(0.5):
-            self.peak = max(self.peak, _tree_rss_mb(pid))
+            sizes = _tree_rss_mb(pid)
+            self.peak = max(self.peak, sum(sizes.values()))
+            self.worker_peak = max([self.worker_peak, *(mb for p, mb in sizes.items() if p != pid)])
 
     def stop(self) -> float:
         self._stop_event.set()
@@ -108,9 +113,9 @@ def _run_dedup(path: str, limit: int | None, jobs: int, queue: Any) -> None:
     queue.put({
         "docs": len(docs), "seconds": round(total, 2), "docs_per_s": round(len(docs) / total, 1),
         "peak_rss_mb": round(_peak_rss_mb(), 1),
-        # worker processes: the largest reaped child's peak (0 when the workers are the
-        # fork server's children), and the sampled peak of all processes together
-        "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, 1),
+        # worker processes (sampled: children or the fork server's children), and the sampled
+        # peak of all processes together
+        "worker_peak_rss_mb": round(sampler.worker_peak, 1),
         "all_processes_peak_rss_mb": round(max(tree_peak, _peak_rss_mb()), 1),
         "stats": stats,
     })
@@ -133,7 +138,14 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
     queue = ctx.Queue()
     proc = ctx.Process(target=target, args=(*args, queue))
     proc.start()
-    result = queue.get()
+    while True:  # a child that dies without a result (an exception, the OOM killer) says so
+        try:
+            result: dict[str, Any] = queue.get(timeout=2.0)
+            break
+        except Empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"the measurement process exited with code {proc.exitcode} "
+                                   "and no result (its error is printed above)") from None
     proc.join()
     return result
 
