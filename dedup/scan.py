@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import time
 import uuid
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -157,7 +159,7 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     prints: list[stages.ShardFingerprints] = []
     # what verification reads of each document, computed once here: verify tasks carry it,
     # so no document is prepared twice and workers keep no cache of prepared documents
-    features: list[bytes] = []  # encoded TextFeatures
+    features = _SpilledFeatures()
     report("prepare", 0, n)
     tasks = (((shard, cfg, frequent), {"start": lo}) for lo, shard in shards)
     for out in backend.map(stages.fingerprint_shard, tasks):
@@ -198,6 +200,7 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
         done += len(chunk)
         report("verify", done, len(candidates))
     backend.finish(run)
+    features.close()
     pairs.sort(key=lambda p: (p.a, p.b))
     timings["verify"] = time.perf_counter() - t0
 
@@ -220,6 +223,35 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
     )
     log.info("scanned %d documents: %d candidates, %d pairs", n, len(candidates), len(pairs))
     return ScanResult(tuple(docs), tuple(pairs), clusters, skipped, stats, config)
+
+
+class _SpilledFeatures:
+    """The encoded :class:`~dedup.verify.TextFeatures` of a scan's documents, in order, kept
+    in an unnamed temporary file (``TMPDIR``; ~10 KB per document, gone when closed or
+    collected): the driver holds 12 bytes per document instead, and the operating system's
+    page cache keeps the file's pages while memory allows."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile()
+        self._offsets = array("q")
+        self._lengths = array("l")
+        self._end = 0
+
+    def extend(self, blobs: Iterable[bytes]) -> None:
+        self._file.seek(self._end)
+        for blob in blobs:
+            self._file.write(blob)
+            self._offsets.append(self._end)
+            self._lengths.append(len(blob))
+            self._end += len(blob)
+        self._file.flush()
+
+    def __getitem__(self, i: int) -> bytes:
+        self._file.seek(self._offsets[i])
+        return self._file.read(self._lengths[i])
+
+    def close(self) -> None:
+        self._file.close()
 
 
 def _verify_shard_size(candidates: int, workers: int) -> int:
