@@ -10,7 +10,7 @@ The library API (the CLI is a thin layer over it)::
 """
 
 from dedup.config import ScanConfig
-from dedup.errors import ConfigError, DedupError, IncompatibleIndexError, InputError, StoreError
+from dedup.errors import ConfigError, DedupError, IncompatibleIndexError, InputError, ScanError, StoreError
 from dedup.prepare import Prepared, prepare
 from dedup.scan import (
     Cluster,
@@ -42,6 +42,7 @@ __all__ = [
     "ScanResult",
     "Skipped",
     "Span",
+    "ScanError",
     "StoreError",
     "Verification",
     "__version__",

@@ -19,6 +19,10 @@ class InputError(DedupError):
     """Input that cannot be read or parsed (a whole run's input, not one skipped file)."""
 
 
+class ScanError(DedupError):
+    """A scan cannot go on: its temporary working storage failed (a full or unwritable disk)."""
+
+
 class StoreError(DedupError):
     """A persistent index cannot be opened or used (format, configuration, storage)."""
 

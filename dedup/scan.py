@@ -23,7 +23,7 @@ from typing import Any
 
 from dedup import stages
 from dedup.config import ScanConfig
-from dedup.errors import ConfigError, InputError
+from dedup.errors import ConfigError, InputError, ScanError
 from dedup.parallel import Backend, make_backend, resolve_jobs
 from dedup.stage_files import StageWriter, check_stage_dir
 from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
@@ -232,19 +232,31 @@ class _SpilledFeatures:
     page cache keeps the file's pages while memory allows."""
 
     def __init__(self) -> None:
-        self._file = tempfile.TemporaryFile()
+        try:
+            self._file = tempfile.TemporaryFile()
+        except OSError as exc:
+            raise self._error(exc) from exc
         self._offsets = array("q")
         self._lengths = array("l")
         self._end = 0
 
+    @staticmethod
+    def _error(exc: OSError) -> ScanError:
+        return ScanError(f"cannot write the scan's temporary feature file in {tempfile.gettempdir()} "
+                         f"({exc.strerror or exc}); it needs ~10 KB per document: set TMPDIR to a "
+                         "folder with room")
+
     def extend(self, blobs: Iterable[bytes]) -> None:
-        self._file.seek(self._end)
-        for blob in blobs:
-            self._file.write(blob)
-            self._offsets.append(self._end)
-            self._lengths.append(len(blob))
-            self._end += len(blob)
-        self._file.flush()
+        try:
+            self._file.seek(self._end)
+            for blob in blobs:
+                self._file.write(blob)
+                self._offsets.append(self._end)
+                self._lengths.append(len(blob))
+                self._end += len(blob)
+            self._file.flush()
+        except OSError as exc:
+            raise self._error(exc) from exc
 
     def __getitem__(self, i: int) -> bytes:
         self._file.seek(self._offsets[i])

@@ -143,3 +143,14 @@ def test_content_forms_of_surfaces_match_tokens():
     toks = tokenize("Les soldats nord-coréens ont été tués au combat le 12 mai")
     tp = TextProcessor()
     assert tp.content_forms_of([t.surface for t in toks], "fr") == TextProcessor().content_forms(toks, "fr")
+
+
+def test_a_temporary_folder_that_cannot_be_written_is_a_clear_scan_error(docs, tmp_path, monkeypatch):
+    import tempfile
+
+    from dedup import ScanError
+
+    missing = tmp_path / "no-such-folder"
+    monkeypatch.setattr(tempfile, "tempdir", str(missing))
+    with pytest.raises(ScanError, match="TMPDIR"):
+        scan_documents(docs[:50])
