@@ -30,8 +30,8 @@ _ABBREVIATIONS = frozenset(
 # A sentence ends at . ! ? or … (possibly repeated), then optional closing quotes or
 # brackets, then white space, when the next character can start a sentence.
 _BOUNDARY = re.compile(r"""([.!?…]+)((?:[\s\u00a0\u202f]?["'»”’)\]])*)(\s+)(?=[«"“'‘(\[¿¡\-–—•]?\s?[A-ZÀ-ÖØ-Þ0-9])""")
-_WORD_BEFORE = re.compile(r"([^\W\d_]+)\.?$", re.UNICODE)
 _TERMINAL = re.compile(r"[.!?…:;»\"”’)]$")
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)  # a letter: a word character, not a digit or "_"
 _NUMBER_SIGN = re.compile(r"(?<![^\W\d_])(?:Nos?|NOS?|Nr|nr|Num)\.$")
 _INDENT = re.compile(r"^[ \t]{2,}")
 
@@ -74,10 +74,15 @@ def paragraphs(text: str, lines: Sequence[Span]) -> list[Span]:
 
 
 def _ends_with_abbreviation(text: str, start: int, dot: int) -> bool:
-    m = _WORD_BEFORE.search(text, start, dot + 1)
-    if not m:
+    # the run of letters ending at the dot, walked back from the dot (a regex search from
+    # ``start`` would rescan the sentence at every dot)
+    first = dot
+    letter = _LETTER.match
+    while first > start and letter(text, first - 1):
+        first -= 1
+    if first == dot:
         return False
-    word = m.group(1)
+    word = text[first:dot]
     if len(word) == 1 and word.isupper():
         return True  # an initial: "J. Smith", "U.S."
     return word.lower() in _ABBREVIATIONS
@@ -91,7 +96,8 @@ def split_sentences(text: str, start: int, end: int) -> list[Span]:
         punct_end = m.end(2)
         if m.group(1) == "." and _ends_with_abbreviation(text, cursor, m.start(1)):
             continue
-        if m.group(1) == "." and _NUMBER_SIGN.search(text, cursor, m.start(1) + 1) and (
+        # the number sign pattern ends at the dot and spans at most 4 characters before it
+        if m.group(1) == "." and _NUMBER_SIGN.search(text, max(cursor, m.start(1) - 8), m.start(1) + 1) and (
             text[m.end(3) : m.end(3) + 1].isdigit()
         ):
             continue  # "LeBlanc No. 1 well", "Nos. 4 and 5": a number sign, not a stop

@@ -59,3 +59,10 @@ def test_number_sign_is_not_a_sentence_end():
     got = [text[s.start:s.end] for s in split_sentences(text, 0, len(text))]
     assert got == ["Texaco owns the LeBlanc No. 1 well, Vermillion Parish, La.", "It plans a second one.",
                    "Nos. 4 and 5 are dry."]
+
+
+def test_abbreviations_far_into_a_long_sentence_and_after_long_words():
+    text = "Le ministre " + "très " * 60 + "a reçu M. Dupont. Puis il est parti."
+    assert _split(text) == [text[: text.index(" Puis")], "Puis il est parti."]
+    long_word = "x" * 80 + "Dr. Smith left. Then J. Doe came."
+    assert _split(long_word) == ["x" * 80 + "Dr.", "Smith left.", "Then J. Doe came."]
