@@ -216,9 +216,9 @@ class ShardFingerprints:
     ``df[language][word]`` counts the shard's documents containing a content word and
     ``totals[language]`` its documents of that language. ``seconds`` splits the shard's time
     into ``prepare`` and ``fingerprint``. ``features[i]`` are document ``start + i``'s
-    :class:`TextFeatures`, encoded (:meth:`TextFeatures.to_bytes`: what :func:`verify_shard`
-    reads, held by the driver at ~10 KB per document); empty when read back from stage
-    files, which do not keep them.
+    :class:`TextFeatures`, encoded (:meth:`TextFeatures.to_bytes`, ~10 KB each: what
+    :func:`verify_shard` reads; a scan keeps them in a temporary file until then); empty
+    when read back from stage files, which do not keep them.
     """
 
     start: int

@@ -21,6 +21,11 @@ Jaccard at or above ``doc_threshold``. The relation is then:
 - ``partial``: some passages reused inside otherwise different text: at least
   ``min_verbatim_words`` words of copied or lightly edited sentences (paraphrase-level
   matches alone, below the rewrite level, are what same-topic articles share).
+
+What verification reads of a document is its :class:`TextFeatures` (content-word ids per
+sentence, sentence texts, spans and figures, shingle hashes), made from a :class:`Prepared`
+document or decoded from bytes: a scan computes them once, when it fingerprints, and
+verifies candidate pairs from them without preparing any document twice.
 """
 
 from __future__ import annotations
