@@ -426,10 +426,10 @@ def _figures(sentence: Sentence) -> frozenset[str]:
     and wounding eight"); a lone one is mostly incidental ("some two years ago", "after four
     years at the helm") and would make rewrites of one event conflict.
     """
-    return figures_of(*_figure_parts(sentence))
+    return figures_of(*figure_parts(sentence))
 
 
-def _figure_parts(sentence: Sentence) -> tuple[frozenset[str], frozenset[str]]:
+def figure_parts(sentence: Sentence) -> tuple[frozenset[str], frozenset[str]]:
     """``(digits, spelled)``: the figures written in digits and the spelled-out numbers."""
     digits = frozenset(w for w in sentence.surfaces
                        if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20")))
@@ -438,7 +438,7 @@ def _figure_parts(sentence: Sentence) -> tuple[frozenset[str], frozenset[str]]:
 
 
 def figures_of(digits: frozenset[str], spelled: frozenset[str]) -> frozenset[str]:
-    """The figures of a sentence (or a run of sentences) from its :func:`_figure_parts`."""
+    """The figures of a sentence (or a run of sentences) from its :func:`figure_parts`."""
     out = digits | spelled if len(digits) + len(spelled) >= 2 else digits
     return out if out else _NO_FIGURES  # one shared empty set: most sentences state none
 
