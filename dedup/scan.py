@@ -228,7 +228,7 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
 class _SpilledFeatures:
     """The encoded :class:`~dedup.verify.TextFeatures` of a scan's documents, in order, kept
     in an unnamed temporary file (``TMPDIR``; ~10 KB per document, gone when closed or
-    collected): the driver holds 12 bytes per document instead, and the operating system's
+    collected): the driver holds 16 bytes per document instead, and the operating system's
     page cache keeps the file's pages while memory allows."""
 
     def __init__(self) -> None:
@@ -237,7 +237,7 @@ class _SpilledFeatures:
         except OSError as exc:
             raise self._error(exc) from exc
         self._offsets = array("q")
-        self._lengths = array("l")
+        self._lengths = array("q")
         self._end = 0
 
     @staticmethod
@@ -267,7 +267,8 @@ class _SpilledFeatures:
 
 
 def _verify_shard_size(candidates: int, workers: int) -> int:
-    """Pairs per verify task: large enough to reuse prepared documents, small enough that
+    """Pairs per verify task: large enough to share a task's fixed costs (the IDF counts
+    travel with it; a document's features are decoded once per task), small enough that
     every worker gets several tasks (the last ones do not leave workers idle for long)."""
     if workers <= 1:
         return 2000
