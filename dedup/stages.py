@@ -392,7 +392,7 @@ def verify_shard(
         a, b = prepared(i), prepared(j)
         if a.id > b.id:
             a, b = b, a
-        result = verifier.verify(a, b, brief=True)  # only related pairs are kept
+        result = verifier.verify(a, b)
         if result.related and result.relation is not None:
             out.append(Pair(a.id, b.id, result.relation, result.scores, result.reason,
                             tuple(result.evidence(a, b))))

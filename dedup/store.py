@@ -448,7 +448,7 @@ class BaseSyndicationIndex(ABC):
         verifier = Verifier(idf, self.config)
         found: list[tuple[Match, Stored]] = []
         for s in stored:
-            result = verifier.verify(entry.prepared, s.prepared, brief=True)  # only related ones are kept
+            result = verifier.verify(entry.prepared, s.prepared)
             if not (result.related and result.relation is not None):
                 continue
             d = s.doc

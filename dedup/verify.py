@@ -380,15 +380,9 @@ class Verifier:
                 ratio[i, j] = float(np.float32(score(texts_a[i], texts_b[j]))) / 100.0
         return overlap, ratio, inter
 
-    def verify(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures, *,
-               brief: bool = False) -> Verification:
-        """Check whether ``a`` and ``b`` share text or content, and how.
-
-        ``brief``: a pair that cannot be related is answered as soon as that is certain, with
-        only its ``jaccard`` and ``containment`` scores (a scan reports related pairs only);
-        related pairs get the same answer either way.
-        """
-        return _verify(self, a, b, brief=brief)
+    def verify(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures) -> Verification:
+        """Check whether ``a`` and ``b`` share text or content, and how."""
+        return _verify(self, a, b)
 
 
 def _shared_columns(f: DocFeatures, positions: np.ndarray, n: int) -> np.ndarray:
@@ -514,20 +508,6 @@ def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, fa: DocFe
     return out
 
 
-def _may_relate(overlap: np.ndarray, config: ScanConfig) -> bool:
-    """Whether sentence matches could still make a pair related, from the overlaps alone.
-
-    A strong match needs a content overlap of ``match_threshold`` or, through the edit ratio,
-    ``_EDIT_OVERLAP``; a verbatim sentence needs ``_EDIT_OVERLAP``. With no cell at
-    ``_EDIT_OVERLAP`` and too few rows or columns at the lower level for ``min_matches``
-    one-to-one matches, nothing the rest of verification computes can relate the pair.
-    """
-    if (overlap >= _EDIT_OVERLAP).any():
-        return True
-    cells = overlap >= min(config.match_threshold, _EDIT_OVERLAP)
-    return min(int(cells.any(axis=1).sum()), int(cells.any(axis=0).sum())) >= config.min_matches
-
-
 def _share(best: np.ndarray, sizes: np.ndarray, floor: float) -> float:
     total = float(sizes.sum())
     return float(sizes[best >= floor].sum()) / total if total else 0.0
@@ -539,24 +519,19 @@ def verify(a: Prepared | TextFeatures, b: Prepared | TextFeatures, idf: IdfTable
     return Verifier(idf, config).verify(a, b)
 
 
-def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFeatures, *,
-            brief: bool = False) -> Verification:
+def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFeatures) -> Verification:
     config = verifier.config
     fa, fb = verifier.features(a), verifier.features(b)
     ta, tb = fa.text, fb.text
     if not len(ta) or not len(tb):
         return Verification(False, None, {}, (), "no article text to compare")
     overlap, ratio, shared = verifier.scores(a, b, full=False)
+    matches = _match(overlap, ratio, shared, fa, fb, config)
 
     n_a, n_b = len(ta.shingles), len(tb.shingles)
     common = len(np.intersect1d(ta.shingles, tb.shingles, assume_unique=True))
     jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
     containment = common / min(n_a, n_b) if n_a and n_b else 0.0
-    if brief and jaccard < config.doc_threshold and not _may_relate(overlap, config):
-        return Verification(False, None, {"jaccard": round(jaccard, 4), "containment": round(containment, 4)},
-                            (), f"not related: fewer than {config.min_matches} sentence(s) could match")
-
-    matches = _match(overlap, ratio, shared, fa, fb, config)
 
     size_a = np.where(fa.sizes > 0, fa.sizes, 0.5)
     size_b = np.where(fb.sizes > 0, fb.sizes, 0.5)
