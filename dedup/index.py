@@ -13,8 +13,9 @@ instead of Python dicts of lists: memory stays proportional to ``items x bands x
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
+from typing import Protocol
 
 import numpy as np
 from datasketch.lsh import _optimal_param
@@ -58,14 +59,29 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
 CHAIN_LIMIT = 1024
 
 
+class BandColumns(Protocol):
+    """Band keys read one band at a time (e.g. from a file): ``bands`` columns of one
+    uint64 key per item each."""
+
+    @property
+    def bands(self) -> int: ...
+
+    def column(self, band: int) -> np.ndarray: ...
+
+
+#: Band keys: an ``(items, bands)`` array, consecutive row blocks of one, or columns.
+Keys = np.ndarray | Sequence[np.ndarray] | BandColumns
+
+
 def candidate_pairs(
-    keys: np.ndarray | Sequence[np.ndarray], owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
+    keys: Keys, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
     chain_limit: int = CHAIN_LIMIT,
 ) -> set[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j``, of owners sharing band keys at least ``min_hits`` times.
 
     ``keys`` is an ``(items, bands)`` array, or a sequence of such arrays (consecutive row
-    blocks, e.g. one per shard: they are read one band at a time, never stacked whole).
+    blocks, e.g. one per shard: they are read one band at a time, never stacked whole), or
+    :class:`BandColumns`. :func:`candidate_array` gives the same pairs as a NumPy array.
 
     ``owners[k]`` is the document that item ``k`` belongs to (a document has several
     passage items; each shared bucket counts once per pair). A bucket of up to
@@ -82,23 +98,63 @@ def candidate_pairs(
     >>> candidate_pairs(many, np.arange(5), max_bucket=2, chain_limit=4)
     set()
     """
-    blocks = [keys] if isinstance(keys, np.ndarray) else [k for k in keys if k.size]
-    if not blocks or not sum(k.size for k in blocks):
-        return set()
+    found = candidate_array(keys, owners, max_bucket=max_bucket, min_hits=min_hits, chain_limit=chain_limit)
+    return set(zip(found[:, 0].tolist(), found[:, 1].tolist(), strict=True))
+
+
+def candidate_array(
+    keys: Keys, owners: np.ndarray, *, max_bucket: int = 64, min_hits: int = 1,
+    chain_limit: int = CHAIN_LIMIT,
+) -> np.ndarray:
+    """:func:`candidate_pairs` as an ``(m, 2)`` int64 array, sorted, one row per pair
+    (16 bytes a pair instead of a Python tuple's ~120).
+
+    >>> candidate_array(np.zeros((3, 1), dtype=np.uint64), np.array([4, 2, 9])).tolist()
+    [[2, 4], [2, 9], [4, 9]]
+    """
     owners = np.asarray(owners, dtype=np.int64)
-    n_owners = int(owners.max()) + 1 if owners.size else 0
-    found: list[np.ndarray] = []
-    for band in range(blocks[0].shape[1]):
-        column = blocks[0][:, band] if len(blocks) == 1 else np.concatenate([k[:, band] for k in blocks])
-        found.append(_band_pairs(column, owners, max_bucket, chain_limit))
+    columns = _columns(keys)
+    if columns is None or owners.size == 0:
+        return np.empty((0, 2), np.int64)
+    bands, column = columns
+    n_owners = int(owners.max()) + 1
+    found = [_band_pairs(column(band), owners, max_bucket, chain_limit) for band in range(bands)]
     codes = np.concatenate(found) if found else np.empty(0, np.int64)
     if codes.size == 0:
-        return set()
+        return np.empty((0, 2), np.int64)
     # each bucket contributes a pair once; a pair's hits are the buckets (over all bands) it is in
     codes, hits = np.unique(codes, return_counts=True)
     codes = codes[hits >= min_hits]
-    first, second = np.divmod(codes, n_owners)
-    return set(zip(first.tolist(), second.tolist(), strict=True))
+    return np.stack(np.divmod(codes, n_owners), axis=1)
+
+
+def _columns(keys: Keys) -> tuple[int, Callable[[int], np.ndarray]] | None:
+    """``(bands, column)`` of any form of band keys; None when there are no keys."""
+    if isinstance(keys, np.ndarray):
+        return (keys.shape[1], lambda band: keys[:, band]) if keys.size else None
+    if not isinstance(keys, Sequence):
+        return (keys.bands, keys.column) if keys.bands else None
+    blocks = [k for k in keys if k.size]
+    if not blocks:
+        return None
+    if len(blocks) == 1:
+        return _columns(blocks[0])
+    return blocks[0].shape[1], lambda band: np.concatenate([k[:, band] for k in blocks])
+
+
+def merge_pairs(*arrays: np.ndarray) -> np.ndarray:
+    """The sorted union of ``(m, 2)`` pair arrays.
+
+    >>> merge_pairs(np.array([[0, 1], [2, 3]]), np.array([[0, 1], [1, 2]])).tolist()
+    [[0, 1], [1, 2], [2, 3]]
+    """
+    parts = [a for a in arrays if a.size]
+    if not parts:
+        return np.empty((0, 2), np.int64)
+    both = np.concatenate(parts).astype(np.int64)
+    n = int(both.max()) + 1
+    codes = np.unique(both[:, 0] * n + both[:, 1])
+    return np.stack(np.divmod(codes, n), axis=1)
 
 
 def _band_pairs(col: np.ndarray, owners: np.ndarray, max_bucket: int, chain_limit: int) -> np.ndarray:

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 import time
 import uuid
-from array import array
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from itertools import chain, islice
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
+
 from dedup import stages
 from dedup.config import ScanConfig
-from dedup.errors import ConfigError, InputError, ScanError
-from dedup.parallel import Backend, make_backend, resolve_jobs
+from dedup.errors import ConfigError, InputError
+from dedup.parallel import Backend, Task, make_backend, resolve_jobs
+from dedup.spill import SpilledBlobs, SpilledDocuments
 from dedup.stage_files import StageWriter, check_stage_dir
 from dedup.stages import Cluster, Fingerprinter, Fingerprints, Pair
 from dedup.types import Document, Skipped
@@ -44,9 +45,14 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 @dataclass(frozen=True, slots=True)
 class ScanResult:
-    """Everything a scan found; ``to_dict()`` is the JSON contract of ``dedup scan``."""
+    """Everything a scan found; ``to_dict()`` is the JSON contract of ``dedup scan``.
 
-    documents: tuple[Document, ...]
+    ``documents`` are the scanned documents in input order: a tuple, or past
+    ``KEEP_IN_MEMORY`` (10,000) documents a read-only sequence backed by a temporary file
+    (:class:`~dedup.spill.SpilledDocuments`), so a large scan does not hold every text.
+    """
+
+    documents: Sequence[Document]
     pairs: tuple[Pair, ...]
     clusters: tuple[Cluster, ...]
     skipped: tuple[Skipped, ...] = ()
@@ -90,6 +96,10 @@ def scan_documents(
     candidate pairs, cluster (union-find). ``stats`` reports the time of each stage and the
     counts.
 
+    ``documents`` are read as the scan goes (an iterator is consumed once; the scan keeps
+    them in a temporary file past ``KEEP_IN_MEMORY``); ``skipped`` is read after them, so
+    a reader may still append to it while ``documents`` are consumed.
+
     ``jobs`` worker processes share the work (1: in this process; 0 or None: every core);
     ``backend="dask"`` runs the shards on a Dask cluster instead (``scheduler`` is its
     address, or None for a local cluster of ``jobs`` workers, every core if ``jobs`` is
@@ -109,17 +119,14 @@ def scan_documents(
     resolve_jobs(jobs)  # validated whatever runs the scan
     if stage_dir is not None:
         check_stage_dir(stage_dir)
-    docs = list(documents)
-    ids = [d.id for d in docs]
-    if len(set(ids)) != len(ids):
-        dupes = sorted(i for i, c in Counter(ids).items() if c > 1)[:5]
-        raise InputError(f"document ids must be unique, repeated: {', '.join(dupes)}")
+    stream = iter(documents)
+    first = list(islice(stream, shard_size))
     writer = StageWriter(stage_dir, config, shard_size=shard_size) if stage_dir is not None else None
     owned = not (backend is not None and not isinstance(backend, str))
     runner: Backend
     if backend is None or backend == "local":
         # a collection smaller than one shard is not worth starting worker processes for
-        runner = make_backend(1 if len(docs) < shard_size else resolve_jobs(jobs))
+        runner = make_backend(1 if len(first) < shard_size else resolve_jobs(jobs))
     elif backend == "dask":
         from dedup.dask_backend import DaskBackend
 
@@ -129,76 +136,82 @@ def scan_documents(
     else:
         runner = backend
     try:
-        return _scan(docs, config, runner, tuple(skipped), progress or _no_progress, shard_size, writer)
+        return _scan(chain(first, stream), config, runner, skipped, progress or _no_progress, shard_size, writer)
     finally:
         if owned:
             runner.close()
 
 
-def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: tuple[Skipped, ...],
+def _scan(docs: Iterator[Document], config: ScanConfig, backend: Backend, skipped: Iterable[Skipped],
           report: Progress, shard_size: int, writer: StageWriter | None = None) -> ScanResult:
-    n = len(docs)
     cfg = config.to_dict()
     run = uuid.uuid4().hex
-    stats: dict[str, Any] = {"documents": n}
     timings: dict[str, float] = {}
-    # only (id, text) crosses process boundaries: all the stages read
-    shards = [(lo, [(d.id, d.text) for d in docs[lo : lo + shard_size]]) for lo in range(0, n, shard_size)]
 
+    # pass 1, while the documents are read: count lines for the boilerplate rule and keep
+    # the documents (in a temporary file past KEEP_IN_MEMORY) for pass 2 and the result
     t0 = time.perf_counter()
-    counts = []
-    for k, part in enumerate(backend.map(stages.line_counts_shard,
-                                         (((tuple(text for _, text in shard),), {}) for _, shard in shards))):
-        counts.append(part)
-        report("lines", min((k + 1) * shard_size, n), n)
-    frequent = stages.frequent_line_keys(counts, n, config)
-    del counts
+    store = _DocumentStore(KEEP_IN_MEMORY)
+    line_counts: dict[int, int] = {}
+    for part in backend.map(stages.line_counts_shard, _line_tasks(docs, store, shard_size)):
+        for key, count in part.items():
+            line_counts[key] = line_counts.get(key, 0) + count
+        report("read", len(store), 0)
+    n = len(store)
+    frequent = stages.frequent_line_keys([line_counts], n, config)
+    del line_counts
     timings["boilerplate"] = time.perf_counter() - t0
 
+    # pass 2: prepare and fingerprint shard by shard; band keys go to the join as shards come
+    # back, and what verification reads of each document (its encoded features, computed
+    # once here: no document is prepared twice) waits in a temporary file
     t0 = time.perf_counter()
-    prints: list[stages.ShardFingerprints] = []
-    # what verification reads of each document, computed once here: verify tasks carry it,
-    # so no document is prepared twice and workers keep no cache of prepared documents
-    features = _SpilledFeatures()
+    join = stages.CandidateJoin(config)
+    features = SpilledBlobs("feature")
+    worker = {"prepare": 0.0, "fingerprint": 0.0}
     report("prepare", 0, n)
-    tasks = (((shard, cfg, frequent), {"start": lo}) for lo, shard in shards)
-    for out in backend.map(stages.fingerprint_shard, tasks):
+
+    def fingerprint_tasks() -> Iterator[Task]:
+        for lo in range(0, n, shard_size):
+            yield ([(d.id, d.text) for d in store[lo : lo + shard_size]], cfg, frequent), {"start": lo}
+
+    for out in backend.map(stages.fingerprint_shard, fingerprint_tasks()):
         features.extend(out.features)
-        out = replace(out, features=())  # held once, in ``features``
-        prints.append(out)
+        out = replace(out, features=())
+        join.add(out)
+        for key in worker:
+            worker[key] += out.seconds[key]
         if writer is not None:
-            writer.shard(out, docs[out.start : out.start + len(out)])
+            writer.shard(out, store[out.start : out.start + len(out)])
         report("prepare", out.start + len(out), n)
     wall = time.perf_counter() - t0
-    worker = {k: sum(p.seconds[k] for p in prints) for k in ("prepare", "fingerprint")}
     share = worker["prepare"] / (sum(worker.values()) or 1.0)
     timings["prepare"] = wall * share
     timings["fingerprint"] = wall * (1 - share)
 
     t0 = time.perf_counter()
-    candidates, idf = stages.join_fingerprints(prints, config, n)
-    passages = sum(int(p.passage_keys.shape[0]) for p in prints)
-    del prints
+    passages = join.passages
+    candidates, idf = join.finish(n)
+    del join
     if writer is not None:
         writer.candidates(candidates)
     timings["candidates"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     size = _verify_shard_size(len(candidates), backend.workers)
-    chunks = [candidates[k : k + size] for k in range(0, len(candidates), size)]
+    bounds = [(lo, min(lo + size, len(candidates))) for lo in range(0, len(candidates), size)]
 
-    def verify_tasks() -> Iterable[tuple[tuple[Any, ...], dict[str, Any]]]:
-        for chunk in chunks:
-            needed = sorted({x for pair in chunk for x in pair})
-            yield (chunk, {i: features[i] for i in needed}, cfg, frequent, idf), {"run": run}
+    def verify_tasks() -> Iterator[Task]:
+        for lo, hi in bounds:
+            chunk = candidates[lo:hi]
+            needed = np.unique(chunk).tolist()
+            yield (chunk.tolist(), {i: features[i] for i in needed}, cfg, frequent, idf), {"run": run}
 
     pairs: list[Pair] = []
-    done = 0
     report("verify", 0, len(candidates))
-    for chunk, found in zip(chunks, backend.map(stages.verify_shard, verify_tasks()), strict=True):
+    for (_, hi), found in zip(bounds, backend.map(stages.verify_shard, verify_tasks()), strict=True):
         pairs.extend(found)
-        done += len(chunk)
-        report("verify", done, len(candidates))
+        report("verify", hi, len(candidates))
     backend.finish(run)
     features.close()
     pairs.sort(key=lambda p: (p.a, p.b))
@@ -212,58 +225,68 @@ def _scan(docs: list[Document], config: ScanConfig, backend: Backend, skipped: t
         writer.clusters(clusters)
         log.info("wrote stage files and %s", writer.close())
 
-    stats.update(
-        passages=passages,
-        boilerplate_lines=len(frequent),
-        candidates=len(candidates),
-        pairs=len(pairs),
-        clusters=len(clusters),
-        workers=backend.workers,
-        seconds={k: round(v, 4) for k, v in timings.items()},
-    )
+    stats: dict[str, Any] = {
+        "documents": n,
+        "passages": passages,
+        "boilerplate_lines": len(frequent),
+        "candidates": len(candidates),
+        "pairs": len(pairs),
+        "clusters": len(clusters),
+        "workers": backend.workers,
+        "seconds": {k: round(v, 4) for k, v in timings.items()},
+    }
     log.info("scanned %d documents: %d candidates, %d pairs", n, len(candidates), len(pairs))
-    return ScanResult(tuple(docs), tuple(pairs), clusters, skipped, stats, config)
+    return ScanResult(store.documents(), tuple(pairs), clusters, tuple(skipped), stats, config)
 
 
-class _SpilledFeatures:
-    """The encoded :class:`~dedup.verify.TextFeatures` of a scan's documents, in order, kept
-    in an unnamed temporary file (``TMPDIR``; ~10 KB per document, gone when closed or
-    collected): the driver holds 16 bytes per document instead, and the operating system's
-    page cache keeps the file's pages while memory allows."""
+def _line_tasks(docs: Iterator[Document], store: _DocumentStore, shard_size: int) -> Iterator[Task]:
+    """Line-count tasks over ``docs``, shard by shard, each shard stored as it goes; a
+    repeated id is an :class:`InputError` (raised while reading, before any later stage)."""
+    seen: set[str] = set()
+    while shard := list(islice(docs, shard_size)):
+        repeated = set()
+        for d in shard:
+            if d.id in seen:
+                repeated.add(d.id)
+            seen.add(d.id)
+        if repeated:
+            raise InputError(f"document ids must be unique, repeated: {', '.join(sorted(repeated)[:5])}")
+        store.extend(shard)
+        yield (tuple(d.text for d in shard),), {}
 
-    def __init__(self) -> None:
-        try:
-            self._file = tempfile.TemporaryFile()
-        except OSError as exc:
-            raise self._error(exc) from exc
-        self._offsets = array("q")
-        self._lengths = array("q")
-        self._end = 0
 
-    @staticmethod
-    def _error(exc: OSError) -> ScanError:
-        return ScanError(f"cannot write the scan's temporary feature file in {tempfile.gettempdir()} "
-                         f"({exc.strerror or exc}); it needs ~10 KB per document: set TMPDIR to a "
-                         "folder with room")
+#: Documents a scan keeps in memory; past this, they go to a temporary file
+#: (:class:`~dedup.spill.SpilledDocuments`) and the result lists them from there.
+KEEP_IN_MEMORY = 10_000
 
-    def extend(self, blobs: Iterable[bytes]) -> None:
-        try:
-            self._file.seek(self._end)
-            for blob in blobs:
-                self._file.write(blob)
-                self._offsets.append(self._end)
-                self._lengths.append(len(blob))
-                self._end += len(blob)
-            self._file.flush()
-        except OSError as exc:
-            raise self._error(exc) from exc
 
-    def __getitem__(self, i: int) -> bytes:
-        self._file.seek(self._offsets[i])
-        return self._file.read(self._lengths[i])
+class _DocumentStore:
+    """A scan's documents, in order: a list, moved to a temporary file when it outgrows
+    ``limit`` documents (so memory stays bounded by the index, not by the corpus)."""
 
-    def close(self) -> None:
-        self._file.close()
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._list: list[Document] = []
+        self._spill: SpilledDocuments | None = None
+
+    def __len__(self) -> int:
+        return len(self._spill) if self._spill is not None else len(self._list)
+
+    def extend(self, docs: list[Document]) -> None:
+        if self._spill is None and len(self._list) + len(docs) > self.limit:
+            self._spill = SpilledDocuments()
+            self._spill.extend(self._list)
+            self._list = []
+        if self._spill is not None:
+            self._spill.extend(docs)
+        else:
+            self._list.extend(docs)
+
+    def __getitem__(self, part: slice) -> Sequence[Document]:
+        return self._spill[part] if self._spill is not None else self._list[part]
+
+    def documents(self) -> Sequence[Document]:
+        return self._spill if self._spill is not None else tuple(self._list)
 
 
 def _verify_shard_size(candidates: int, workers: int) -> int:
@@ -286,11 +309,15 @@ def scan_paths(paths: Iterable[str], config: ScanConfig | None = None, *,
     if stage_dir is not None:
         check_stage_dir(stage_dir)  # before reading anything
 
-    docs: list[Document] = []
     skipped: list[Skipped] = []
-    for item in iter_documents(list(paths)):
-        (docs if isinstance(item, Document) else skipped).append(item)  # type: ignore[arg-type]
-        if (len(docs) + len(skipped)) % 500 == 0:
-            (progress or _no_progress)("read", len(docs) + len(skipped), 0)
-    return scan_documents(docs, config, skipped=skipped, progress=progress, jobs=jobs,
+
+    def documents() -> Iterator[Document]:
+        # read as the scan consumes them; ``skipped`` is complete once they are all read
+        for item in iter_documents(list(paths)):
+            if isinstance(item, Document):
+                yield item
+            else:
+                skipped.append(item)
+
+    return scan_documents(documents(), config, skipped=skipped, progress=progress, jobs=jobs,
                           backend=backend, scheduler=scheduler, stage_dir=stage_dir)

@@ -212,7 +212,7 @@ class StageWriter:
                              schema=s["languages"]))
         self.n_docs += len(prints)
 
-    def candidates(self, pairs: Sequence[tuple[int, int]]) -> None:
+    def candidates(self, pairs: Sequence[tuple[int, int]] | np.ndarray) -> None:
         """Write the candidate pairs, in batches (the list may be long)."""
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -41,11 +41,12 @@ import numpy as np
 from dedup.clean import count_line_keys, frequent_lines
 from dedup.cluster import clusters_from_pairs
 from dedup.config import ScanConfig
-from dedup.index import band_keys, candidate_pairs, lsh_params
+from dedup.index import band_keys, candidate_array, candidate_pairs, lsh_params, merge_pairs
 from dedup.normalize import TextProcessor
 from dedup.prepare import Prepared, prepare
 from dedup.shingle import passage_sets, word_shingles
 from dedup.sign import MinHasher
+from dedup.spill import SpilledBands
 from dedup.types import Document
 from dedup.verify import IdfTable, Relation, TextFeatures, Verifier
 
@@ -313,32 +314,74 @@ def fingerprint_shard(
     return out
 
 
+class CandidateJoin:
+    """Stage 3, as shards arrive (in any order): band keys and document frequencies are
+    gathered shard by shard, then :meth:`finish` groups the keys by sorting, band by band.
+
+    Whole-text band keys stay in memory (``bands x 8`` bytes a document); passage band
+    keys (~6 KB a document) go to a temporary file (:class:`~dedup.spill.SpilledBands`)
+    and come back one band at a time, so a join holds one band of the corpus at once.
+    Counts are merged on arrival; shards are not kept.
+    """
+
+    def __init__(self, config: ScanConfig | Mapping[str, Any] | None) -> None:
+        self.config = as_config(config)
+        self._doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)[0]
+        self._doc_keys: list[np.ndarray] = []
+        self._doc_owners: list[np.ndarray] = []
+        self._passage_keys = SpilledBands(lsh_params(self.config.passage_threshold, self.config.passage_num_perm)[0])
+        self._passage_owners: list[np.ndarray] = []
+        self.df: dict[str | None, Counter[str]] = {}
+        self.totals: dict[str | None, int] = {}
+        self.documents = 0
+        self.passages = 0
+
+    def add(self, shard: ShardFingerprints) -> None:
+        n = len(shard)
+        self._doc_keys.append(shard.doc_keys)
+        self._doc_owners.append(np.arange(shard.start, shard.start + n, dtype=np.int64))
+        if shard.passage_keys.size:
+            self._passage_keys.append(shard.passage_keys)
+            self._passage_owners.append(np.asarray(shard.passage_owner, dtype=np.int64))
+        for lang, counts in shard.df.items():
+            self.df.setdefault(lang, Counter()).update(counts)
+        for lang, count in shard.totals.items():
+            self.totals[lang] = self.totals.get(lang, 0) + count
+        self.documents += n
+        self.passages += int(shard.passage_keys.shape[0])
+
+    def finish(self, n_docs: int) -> tuple[np.ndarray, IdfCounts]:
+        """Candidate pairs as a sorted ``(m, 2)`` int64 array of indices ``i < j``, and the
+        merged document frequencies (for :meth:`IdfTable.from_counts`). Closes the join."""
+        cfg = self.config
+        if self.documents != n_docs:
+            raise ValueError(f"shards cover {self.documents} documents, expected {n_docs}")
+        try:
+            doc_keys = _stack(self._doc_keys, self._doc_bands)
+            owners = np.concatenate(self._doc_owners) if self._doc_owners else np.empty(0, np.int64)
+            self._doc_keys.clear()
+            whole = candidate_array(doc_keys, owners, max_bucket=cfg.max_bucket)
+            del doc_keys, owners
+            passage_owners = (np.concatenate(self._passage_owners) if self._passage_owners
+                              else np.empty(0, np.int64))
+            self._passage_owners.clear()
+            passages = candidate_array(self._passage_keys, passage_owners, max_bucket=cfg.passage_max_bucket,
+                                       min_hits=cfg.passage_min_hits)
+        finally:
+            self._passage_keys.close()
+        return merge_pairs(whole, passages), (self.df, self.totals)
+
+
 def join_fingerprints(
     shards: Iterable[ShardFingerprints], config: ScanConfig | Mapping[str, Any] | None, n_docs: int
 ) -> tuple[list[tuple[int, int]], IdfCounts]:
     """Stage 3: sorted candidate pairs ``(i, j)``, ``i < j``, over all shards' band keys, and
-    the merged document frequencies (for :meth:`IdfTable.from_counts`)."""
-    cfg = as_config(config)
-    parts = sorted(shards, key=lambda s: s.start)
-    doc_bands = lsh_params(cfg.doc_threshold, cfg.doc_num_perm)[0]
-    passage_bands = lsh_params(cfg.passage_threshold, cfg.passage_num_perm)[0]
-    doc_keys = _stack([s.doc_keys for s in parts], doc_bands)
-    owners = np.concatenate([s.passage_owner for s in parts]) if parts else np.empty(0, np.int64)
-    if doc_keys.shape[0] != n_docs:
-        raise ValueError(f"shards cover {doc_keys.shape[0]} documents, expected {n_docs}")
-    pairs = candidate_pairs(doc_keys, np.arange(n_docs), max_bucket=cfg.max_bucket)
-    # passage keys (~6 KB per document) are read band by band from the shards, not stacked
-    passage_keys = [s.passage_keys for s in parts if s.passage_keys.size]
-    pairs |= candidate_pairs(passage_keys or np.empty((0, passage_bands), np.uint64), owners,
-                             max_bucket=cfg.passage_max_bucket, min_hits=cfg.passage_min_hits)
-    df: dict[str | None, Counter[str]] = {}
-    totals: dict[str | None, int] = {}
-    for s in parts:
-        for lang, counts in s.df.items():
-            df.setdefault(lang, Counter()).update(counts)
-        for lang, n in s.totals.items():
-            totals[lang] = totals.get(lang, 0) + n
-    return sorted(pairs), (df, totals)
+    the merged document frequencies (for :meth:`IdfTable.from_counts`); see :class:`CandidateJoin`."""
+    join = CandidateJoin(config)
+    for shard in shards:
+        join.add(shard)
+    pairs, idf = join.finish(n_docs)
+    return list(zip(pairs[:, 0].tolist(), pairs[:, 1].tolist(), strict=True)), idf
 
 
 def _stack(arrays: list[np.ndarray], width: int) -> np.ndarray:

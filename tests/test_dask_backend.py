@@ -40,7 +40,7 @@ def test_dask_gives_the_single_machine_result(client):
                                  progress=lambda stage, done, total: stages_seen.add(stage))
     assert _outcome(on_dask) == _outcome(single)
     assert on_dask.stats["candidates"] == single.stats["candidates"]
-    assert stages_seen == {"lines", "prepare", "verify"}
+    assert stages_seen == {"read", "prepare", "verify"}
     assert set(client.run(cached_documents).values()) == {0}  # the run's documents were dropped
 
 

@@ -154,3 +154,44 @@ def test_a_temporary_folder_that_cannot_be_written_is_a_clear_scan_error(docs, t
     monkeypatch.setattr(tempfile, "tempdir", str(missing))
     with pytest.raises(ScanError, match="TMPDIR"):
         scan_documents(docs[:50])
+
+
+def test_a_large_scan_keeps_its_documents_in_a_temporary_file(docs, single, monkeypatch):
+    """Past KEEP_IN_MEMORY documents, texts wait in a temporary file; nothing else changes."""
+    import dedup.scan
+    from dedup.spill import SpilledDocuments
+
+    monkeypatch.setattr(dedup.scan, "KEEP_IN_MEMORY", 100)
+    spilled = scan_documents(iter(docs), jobs=2, shard_size=60)  # an iterator, read once
+    assert isinstance(spilled.documents, SpilledDocuments) and isinstance(single.documents, tuple)
+    assert _outcome(spilled) == _outcome(single)
+    assert spilled.stats["candidates"] == single.stats["candidates"]
+    assert spilled.documents == single.documents == tuple(docs)
+    assert spilled.documents[-1] == docs[-1] and spilled.documents[10:13] == tuple(docs[10:13])
+    drop_stats = [{k: v for k, v in r.to_dict().items() if k != "stats"} for r in (spilled, single)]
+    assert drop_stats[0] == drop_stats[1]
+
+
+def test_documents_are_read_as_the_scan_goes(docs):
+    """A generator is consumed shard by shard, and a repeated id stops the scan where it is read."""
+    read = []
+
+    def stream():
+        for k, d in enumerate(docs):
+            read.append(k)
+            yield Document(docs[0].id, "a repeated id") if k == 120 else d
+
+    with pytest.raises(InputError, match=f"repeated: {docs[0].id}"):
+        scan_documents(stream(), jobs=1, shard_size=50)
+    assert len(read) == 150  # the third shard (100-149) holds the repeat: nothing after it is read
+
+
+def test_skipped_inputs_listed_after_streamed_reading(tmp_path):
+    from dedup.scan import scan_paths
+
+    (tmp_path / "a.txt").write_text("Le chat dort sur le canapé du salon depuis ce matin.", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("Le chat dort sur le canapé du salon depuis ce matin.", encoding="utf-8")
+    (tmp_path / "c.txt").write_bytes(b"")
+    result = scan_paths([str(tmp_path)])
+    assert [(p.a, p.b) for p in result.pairs] == [("a.txt", "b.txt")]
+    assert [Path(s.path).name for s in result.skipped] == ["c.txt"] and result.skipped[0].reason
