@@ -152,13 +152,12 @@ def _scan(docs: Iterator[Document], config: ScanConfig, backend: Backend, skippe
     # the documents (in a temporary file past KEEP_IN_MEMORY) for pass 2 and the result
     t0 = time.perf_counter()
     store = _DocumentStore(KEEP_IN_MEMORY)
-    line_counts: dict[int, int] = {}
+    line_counts = stages.LineCounts()
     for part in backend.map(stages.line_counts_shard, _line_tasks(docs, store, shard_size)):
-        for key, count in part.items():
-            line_counts[key] = line_counts.get(key, 0) + count
+        line_counts.add(part)
         report("read", len(store), 0)
     n = len(store)
-    frequent = stages.frequent_line_keys([line_counts], n, config)
+    frequent = line_counts.frequent(n, config)
     del line_counts
     timings["boilerplate"] = time.perf_counter() - t0
 

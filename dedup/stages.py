@@ -263,11 +263,56 @@ def line_counts_shard(texts: Iterable[str], *, workspace: Workspace | None = Non
 def frequent_line_keys(parts: Iterable[Mapping[int, int]], n_docs: int,
                        config: ScanConfig | Mapping[str, Any] | None = None) -> frozenset[int]:
     """Stage 1, reduce: sum the per-shard counts and keep the lines frequent across the corpus."""
-    total: dict[int, int] = {}
+    counts = LineCounts()
     for part in parts:
-        for key, n in part.items():
-            total[key] = total.get(key, 0) + n
-    return frequent_lines(total, n_docs, min_docs=as_config(config).boilerplate_min_docs)
+        counts.add(part)
+    return counts.frequent(n_docs, config)
+
+
+class LineCounts:
+    """Stage 1's reduce, as shards arrive: line keys and their document counts in NumPy
+    arrays (16 bytes a distinct line, against ~100 in a dict of ints), compacted as they grow.
+
+    >>> counts = LineCounts()
+    >>> counts.add({7: 2, 9: 1}); counts.add({7: 1})
+    >>> sorted(counts.frequent(100, {"boilerplate_min_docs": 3}))
+    [7]
+    """
+
+    def __init__(self, compact_at: int = 1_000_000) -> None:
+        self.compact_at = compact_at
+        self._keys: list[np.ndarray] = []
+        self._counts: list[np.ndarray] = []
+        self._pending = 0
+        self._compacted = 0
+
+    def add(self, part: Mapping[int, int]) -> None:
+        if not part:
+            return
+        self._keys.append(np.fromiter(part.keys(), dtype=np.uint64, count=len(part)))
+        self._counts.append(np.fromiter(part.values(), dtype=np.int64, count=len(part)))
+        self._pending += len(part)
+        if self._pending > max(self.compact_at, self._compacted):
+            self._compact()
+
+    def _compact(self) -> None:
+        if len(self._keys) > 1:
+            keys, where = np.unique(np.concatenate(self._keys), return_inverse=True)
+            counts = np.bincount(where, weights=np.concatenate(self._counts)).astype(np.int64)
+            self._keys, self._counts = [keys], [counts]
+        self._compacted = int(self._keys[0].size) if self._keys else 0
+        self._pending = 0
+
+    def frequent(self, n_docs: int, config: ScanConfig | Mapping[str, Any] | None = None) -> frozenset[int]:
+        """Keys of the lines frequent across ``n_docs`` documents (:func:`dedup.clean.frequent_lines`)."""
+        min_docs = as_config(config).boilerplate_min_docs
+        self._compact()
+        if not self._keys:
+            return frequent_lines({}, n_docs, min_docs=min_docs)
+        keys, counts = self._keys[0], self._counts[0]
+        keep = counts >= 2  # the rule needs at least 2 documents (ScanConfig checks it)
+        return frequent_lines(dict(zip(keys[keep].tolist(), counts[keep].tolist(), strict=True)),
+                              n_docs, min_docs=min_docs)
 
 
 def fingerprint_shard(

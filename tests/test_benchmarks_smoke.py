@@ -348,3 +348,37 @@ def test_index_bench_command_line(generated, tmp_path):
     run = json.loads(result.read_text(encoding="utf-8"))["runs"][0]
     assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
+
+
+def test_tiles_keep_offsets_relations_and_truth(generated, tmp_path):
+    """A tiled corpus: tile 0 is the base, other tiles relabel content words (same lengths,
+    so every truth span still covers text that both documents of a pair share)."""
+    import tile
+
+    out, _, docs, truth = generated
+    summary = tile.tile_corpus(out, tmp_path / "tiled", 3, seed=5, jobs=1)
+    assert summary["docs"] == 3 * DOCS and summary["pairs"] == 3 * len(truth["pairs"])
+    tiled = {d["id"]: d for d in corpus.iter_docs(tmp_path / "tiled" / "docs.jsonl")}
+    assert len(tiled) == 3 * DOCS
+    stops = tile._stop_words()
+    for doc_id, doc in docs.items():
+        assert tiled[doc_id] == doc  # tile 0 is the base
+        for k in (1, 2):
+            copy = tiled[f"{doc_id}-t{k}"]["text"]
+            assert len(copy) == len(doc["text"])
+            base_words, new_words = tile.WORD.findall(doc["text"]), tile.WORD.findall(copy)
+            assert [len(w) for w in base_words] == [len(w) for w in new_words]
+            assert all(a == b for a, b in zip(base_words, new_words, strict=True) if a.lower() in stops)
+    changed = [a != b for d in docs.values()
+               for a, b in zip(tile.WORD.findall(d["text"]), tile.WORD.findall(tiled[d["id"] + "-t1"]["text"]),
+                               strict=True) if a.lower() not in stops]
+    assert sum(changed) / len(changed) > 0.8
+    tiled_truth = json.loads((tmp_path / "tiled" / "truth.json").read_text(encoding="utf-8"))
+    for pair in tiled_truth["pairs"]:
+        for span in pair["spans"]:  # reused text is the same in both documents, in every tile
+            a = tiled[pair["a"]]["text"][span["a"][0] : span["a"][1]]
+            b = tiled[pair["b"]]["text"][span["b"][0] : span["b"][1]]
+            if pair["kind"] == "reprint" and not pair["edited"]:
+                assert _ws(a) == _ws(b)
+    members = [m for c in tiled_truth["clusters"] for m in c["members"]]
+    assert len(members) == len(set(members)) and set(members) <= set(tiled)

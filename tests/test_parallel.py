@@ -195,3 +195,20 @@ def test_skipped_inputs_listed_after_streamed_reading(tmp_path):
     result = scan_paths([str(tmp_path)])
     assert [(p.a, p.b) for p in result.pairs] == [("a.txt", "b.txt")]
     assert [Path(s.path).name for s in result.skipped] == ["c.txt"] and result.skipped[0].reason
+
+
+@given(st.lists(st.dictionaries(st.integers(0, 2**64 - 1) | st.sampled_from([1, 2, 3]), st.integers(1, 5),
+                                max_size=6), max_size=12),
+       st.integers(2, 6))
+def test_line_counts_in_arrays_sum_like_dicts(parts, min_docs):
+    from dedup.stages import LineCounts
+
+    total: dict[int, int] = {}
+    for part in parts:
+        for key, n in part.items():
+            total[key] = total.get(key, 0) + n
+    counts = LineCounts(compact_at=3)  # compacts often
+    for part in parts:
+        counts.add(part)
+    config = {"boilerplate_min_docs": min_docs}
+    assert counts.frequent(50, config) == frequent_lines(total, 50, min_docs=min_docs)
