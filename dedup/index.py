@@ -13,7 +13,7 @@ instead of Python dicts of lists: memory stays proportional to ``items x bands x
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from typing import Protocol
 
@@ -21,6 +21,7 @@ import numpy as np
 from datasketch.lsh import _optimal_param
 
 from dedup.errors import ConfigError
+from dedup.spill import SpilledBlobs
 
 _MIX = np.uint64(0x9E3779B97F4A7C15)
 _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
@@ -118,14 +119,66 @@ def candidate_array(
         return np.empty((0, 2), np.int64)
     bands, column = columns
     n_owners = int(owners.max()) + 1
-    found = [_band_pairs(column(band), owners, max_bucket, chain_limit) for band in range(bands)]
-    codes = np.concatenate(found) if found else np.empty(0, np.int64)
-    if codes.size == 0:
-        return np.empty((0, 2), np.int64)
-    # each bucket contributes a pair once; a pair's hits are the buckets (over all bands) it is in
-    codes, hits = np.unique(codes, return_counts=True)
-    codes = codes[hits >= min_hits]
+    # each bucket contributes a pair once; a pair's hits are the buckets (over all bands) it
+    # is in, counted partition by partition (on disk when large: see _PairHits)
+    hits = _PairHits(max(1, owners.size * bands // PAIRS_PER_PART))
+    try:
+        for band in range(bands):
+            hits.add(_band_pairs(column(band), owners, max_bucket, chain_limit))
+        codes = hits.at_least(min_hits)
+    finally:
+        hits.close()
     return np.stack(np.divmod(codes, n_owners), axis=1)
+
+
+#: Band keys per partition when counting pair hits (:class:`_PairHits`): a partition's pair
+#: codes, a few hundred MB at most, are what a join holds at once besides one band's keys.
+PAIRS_PER_PART = 1 << 25
+
+
+class _PairHits:
+    """Pair codes from every band, counted. With several ``parts``, each band's codes are
+    split by ``code % parts`` into a temporary file as they come, and each partition is
+    counted on its own: memory holds one band's codes or one partition's, never all."""
+
+    def __init__(self, parts: int) -> None:
+        self.parts = parts
+        self._memory: list[np.ndarray] = []
+        self._blobs = SpilledBlobs("pair") if parts > 1 else None
+        self._where: list[list[int]] = [[] for _ in range(parts)]
+
+    def add(self, codes: np.ndarray) -> None:
+        if self._blobs is None:
+            self._memory.append(codes)
+            return
+        part = codes % self.parts
+        order = np.argsort(part, kind="stable")
+        codes, bounds = codes[order], np.searchsorted(part[order], np.arange(self.parts + 1))
+        for p in range(self.parts):
+            if bounds[p + 1] > bounds[p]:
+                self._where[p].append(len(self._blobs))
+                self._blobs.extend([codes[bounds[p] : bounds[p + 1]].tobytes()])
+
+    def _partitions(self) -> Iterator[np.ndarray]:
+        if self._blobs is None:
+            yield np.concatenate(self._memory) if self._memory else np.empty(0, np.int64)
+            return
+        for where in self._where:
+            yield (np.concatenate([np.frombuffer(self._blobs[i], dtype=np.int64) for i in where]) if where
+                   else np.empty(0, np.int64))
+
+    def at_least(self, min_hits: int) -> np.ndarray:
+        """Sorted distinct codes seen at least ``min_hits`` times."""
+        kept = []
+        for codes in self._partitions():
+            codes, hits = np.unique(codes, return_counts=True)
+            kept.append(codes[hits >= min_hits])
+        return np.sort(np.concatenate(kept)) if kept else np.empty(0, np.int64)
+
+    def close(self) -> None:
+        self._memory.clear()
+        if self._blobs is not None:
+            self._blobs.close()
 
 
 def _columns(keys: Keys) -> tuple[int, Callable[[int], np.ndarray]] | None:

@@ -54,6 +54,7 @@ from dedup.store import (
     decode_prepared,
     encode_sentences,
     eviction_cutoff,
+    passage_hits,
     resolve_config,
     unique_by_id,
 )
@@ -279,9 +280,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                   if 0 < n < self.config.max_bucket]
         for k in usable:
             pipe.smembers(self._key("pk", k))
-        for members in pipe.execute():
-            for doc_id in members:
-                hits.setdefault(doc_id, [0, 0])[1] += 1
+        passage_hits(pipe.execute(), self.config, hits)
         return hits
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:

@@ -14,8 +14,10 @@ crawl speed and keeps the answer across restarts::
 How it works: documents are prepared and fingerprinted exactly as ``dedup scan`` does
 (:class:`~dedup.scan.Fingerprinter`); their LSH band keys are stored, so a query looks up
 the documents sharing a band key with it (whole-text keys: any shared key; passage keys: at
-least ``config.passage_min_hits`` distinct shared keys, keys held by ``config.max_bucket``
-documents or more ignored, as in a scan) and verifies each candidate with
+least ``config.passage_min_hits`` distinct shared keys; as in a scan, a passage key held by
+more than ``config.passage_max_bucket`` stored documents links the query to one of them only,
+the newest, and one held by ``config.max_bucket`` or more is ignored: see
+:func:`passage_hits`) and verifies each candidate with
 :func:`dedup.verify.verify` against the stored document. IDF weights come from document
 frequencies kept in the index (per language), counted as if the queried document were part
 of the indexed corpus: the same weights a scan of the index plus the query would use. What
@@ -56,7 +58,7 @@ import time
 import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
 from types import MappingProxyType, TracebackType
@@ -334,8 +336,8 @@ class BaseSyndicationIndex(ABC):
     def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
         """``{handle: [doc-key hits, passage-key hits]}`` of stored documents sharing keys.
 
-        Passage keys held by ``config.max_bucket`` or more stored documents are left out.
-        A handle is whatever :meth:`_load` takes; larger handles are preferred on ties.
+        Passage keys count as :func:`passage_hits` says. A handle is whatever :meth:`_load`
+        takes; larger handles are newer, preferred on ties.
         """
 
     @abstractmethod
@@ -489,6 +491,32 @@ def _with_alignment(match: Match, source: Prepared, derived: Prepared, config: S
         return match
     return Match(match.id, match.relation, match.scores, match.reason, match.added, match.url, match.title,
                  match.date, match.source, match.evidence, summary)
+
+
+def passage_hits(buckets: Iterable[Collection[Any]], config: ScanConfig, hits: dict[Any, list[int]]) -> None:
+    """Count passage-key hits in ``hits`` (``[doc-key hits, passage-key hits]`` per handle)
+    from the stored documents of each bucket (the handles holding one passage key).
+
+    As a scan pairs the documents of a passage bucket (:func:`dedup.index.candidate_pairs`):
+    a bucket of at most ``config.passage_max_bucket`` documents gives each a hit; a larger
+    one, common vocabulary or a widely reprinted text, gives a hit to its largest handle only
+    (SQLite: the newest document; Redis: the largest id), the one a chain links the query to (a reprinted text shares
+    every key with its copies, so that copy still collects hits from every band); a bucket of
+    ``config.max_bucket`` documents or more gives none.
+
+    >>> hits = {}
+    >>> passage_hits([[3, 1], list(range(20)), list(range(100))], ScanConfig(), hits)
+    >>> hits
+    {3: [0, 1], 1: [0, 1], 19: [0, 1]}
+    """
+    for bucket in buckets:
+        n = len(bucket)
+        if n > config.passage_max_bucket:
+            if n >= config.max_bucket:
+                continue
+            bucket = [max(bucket)]
+        for handle in bucket:
+            hits.setdefault(handle, [0, 0])[1] += 1
 
 
 def unique_by_id(entries: Sequence[Entry]) -> list[Entry]:
@@ -875,11 +903,13 @@ class SyndicationIndex(BaseSyndicationIndex):
         for chunk in _chunks(entry.doc_keys.tolist()):
             for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
                 hits.setdefault(doc, [0, 0])[0] += 1
+        buckets: dict[int, list[int]] = {}
         for chunk in _chunks(entry.passage_keys.tolist()):
-            sql = (f"SELECT doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
+            sql = (f"SELECT key, doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
                    f"({_marks(len(chunk))}) GROUP BY key HAVING count(*) < ?)")
-            for (doc,) in conn.execute(sql, (*chunk, self.config.max_bucket)):
-                hits.setdefault(doc, [0, 0])[1] += 1
+            for key, doc in conn.execute(sql, (*chunk, self.config.max_bucket)):
+                buckets.setdefault(key, []).append(doc)
+        passage_hits(buckets.values(), self.config, hits)
         return hits
 
     @staticmethod

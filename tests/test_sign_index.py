@@ -101,3 +101,24 @@ def test_candidate_pairs_read_row_blocks_like_the_stacked_array():
 def test_bands_are_salted():
     sigs = np.array([[1, 1, 2, 2], [2, 2, 1, 1]], dtype=np.uint32)
     assert candidate_pairs(band_keys(sigs, 2, 2), np.array([0, 1])) == set()
+
+
+@pytest.mark.parametrize("min_hits", [1, 2, 3])
+def test_pair_hits_counted_in_partitions_on_disk_like_in_memory(monkeypatch, min_hits):
+    """A large join counts pair hits partition by partition in a temporary file: same pairs."""
+    import dedup.index
+    from dedup.index import candidate_array
+    from dedup.spill import SpilledBands
+
+    rng = np.random.default_rng(min_hits)
+    keys = rng.integers(0, 9, size=(400, 6)).astype(np.uint64)
+    owners = np.sort(rng.integers(0, 120, size=400))
+    in_memory = candidate_array(keys, owners, max_bucket=6, min_hits=min_hits)
+    monkeypatch.setattr(dedup.index, "PAIRS_PER_PART", 300)  # 400 x 6 / 300 = 8 partitions
+    columns = SpilledBands(6)
+    columns.append(keys[:150])
+    columns.append(keys[150:])
+    partitioned = candidate_array(columns, owners, max_bucket=6, min_hits=min_hits)
+    assert len(in_memory) > 10 and partitioned.tolist() == in_memory.tolist()
+    expected = sorted(candidate_pairs(keys, owners, max_bucket=6, min_hits=min_hits))
+    assert [tuple(p) for p in in_memory.tolist()] == expected
