@@ -114,9 +114,6 @@ def _run_dedup(path: str, limit: int | None, jobs: int, queue: Any) -> None:
     total = time.perf_counter() - start
     n = int(result.stats["documents"])
     stats = dict(result.stats)
-    seconds = dict(stats["seconds"])
-    seconds["read"] = round(seconds.pop("boilerplate"), 3)
-    stats["seconds"] = {"read": seconds.pop("read"), **seconds}
     tree_peak = sampler.stop()
     queue.put({
         "docs": n, "seconds": round(total, 2), "docs_per_s": round(n / total, 1),

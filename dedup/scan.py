@@ -93,8 +93,8 @@ def scan_documents(
     Stages (see :mod:`dedup.stages`): corpus boilerplate lines, prepare (clean, segment,
     normalize) and fingerprint (MinHash, LSH bands) by shards of ``shard_size`` documents,
     candidates (band keys grouped by sorting), verify (sentence matching) by shards of
-    candidate pairs, cluster (union-find). ``stats`` reports the time of each stage and the
-    counts.
+    candidate pairs, cluster (union-find). ``stats`` reports the time of each stage (``read``:
+    reading the documents, with the boilerplate line counts done meanwhile) and the counts.
 
     ``documents`` are read as the scan goes (an iterator is consumed once; the scan keeps
     them in a temporary file past ``KEEP_IN_MEMORY``); ``skipped`` is read after them, so
@@ -159,7 +159,7 @@ def _scan(docs: Iterator[Document], config: ScanConfig, backend: Backend, skippe
     n = len(store)
     frequent = line_counts.frequent(n, config)
     del line_counts
-    timings["boilerplate"] = time.perf_counter() - t0
+    timings["read"] = time.perf_counter() - t0  # reading, with the boilerplate line counts
 
     # pass 2: prepare and fingerprint shard by shard; band keys go to the join as shards come
     # back, and what verification reads of each document (its encoded features, computed
