@@ -12,13 +12,13 @@ in decimal):
 
 - ``ns:meta`` (hash): ``format``, ``config`` (ScanConfig as JSON), ``created``, ``dedup_version``;
   an index written under another format or configuration is refused;
-- ``ns:doc:<id>`` (hash): ``text``, ``sentences`` (JSON, see :func:`dedup.store.encode_sentences`),
-  ``language``, ``added``, optional ``url``/``title``/``date``/``source``/``path``, and the
-  document's own ``dkeys``/``pkeys`` (its band keys) and ``words`` (content words), so a
-  removal can undo its add;
+- ``ns:doc:<id>`` (hash): ``text``, ``features`` (what verification reads, see
+  :func:`dedup.store.encode_features`), ``language``, ``added``, optional
+  ``url``/``title``/``date``/``source``/``path``, and the document's own ``dkeys``/``pkeys``
+  (its band keys) and ``words`` (its content words' ids), so a removal can undo its add;
 - ``ns:dk:<key>`` and ``ns:pk:<key>`` (sets of ids): one per whole-text and passage band key;
 - ``ns:added`` (sorted set id -> unix seconds): length and eviction;
-- ``ns:df:<language>`` (hash word -> documents), ``ns:langs`` (hash language -> documents),
+- ``ns:df:<language>`` (hash word id -> documents), ``ns:langs`` (hash language -> documents),
   ``ns:counts`` (hash: stored key entries).
 
 Adding and removing a document are Lua scripts, so each is atomic on the server; a batch of
@@ -39,6 +39,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import numpy as np
+
 from dedup import __version__
 from dedup.config import ScanConfig
 from dedup.errors import StoreError
@@ -51,8 +53,8 @@ from dedup.store import (
     Verdict,
     batches,
     check_format,
-    decode_prepared,
-    encode_sentences,
+    decode_features,
+    encode_features,
     eviction_cutoff,
     passage_hits,
     resolve_config,
@@ -66,7 +68,9 @@ log = logging.getLogger(__name__)
 
 #: Version of the Redis layout (the SQLite one, :data:`dedup.store.FORMAT_VERSION`, moves
 #: separately); a namespace written under another version is refused.
-FORMAT_VERSION = 1
+#: 2: verification features stored, document frequencies keyed by word id (1: prepared
+#: sentences as JSON, words as text).
+FORMAT_VERSION = 2
 _CHECK_ATTEMPTS = 50
 _EVICT_CHUNK = 500
 _DOC_FIELDS = ("url", "title", "date", "source", "path")
@@ -83,7 +87,7 @@ local function remove_doc(ns, id)
   for k in string.gmatch(old[2], '%S+') do redis.call('SREM', ns .. ':pk:' .. k, id); n = n + 1 end
   redis.call('HINCRBY', ns .. ':counts', 'passage_keys', -n)
   local df = ns .. ':df:' .. old[4]
-  for w in string.gmatch(old[3], '[^\n]+') do
+  for w in string.gmatch(old[3], '%S+') do
     if redis.call('HINCRBY', df, w, -1) <= 0 then redis.call('HDEL', df, w) end
   end
   if redis.call('HINCRBY', ns .. ':langs', old[4], -1) <= 0 then redis.call('HDEL', ns .. ':langs', old[4]) end
@@ -108,7 +112,7 @@ n = 0
 for k in string.gmatch(ARGV[6], '%S+') do redis.call('SADD', ns .. ':pk:' .. k, id); n = n + 1 end
 redis.call('HINCRBY', ns .. ':counts', 'passage_keys', n)
 local df = ns .. ':df:' .. lang
-for w in string.gmatch(ARGV[7], '[^\n]+') do redis.call('HINCRBY', df, w, 1) end
+for w in string.gmatch(ARGV[7], '%S+') do redis.call('HINCRBY', df, w, 1) end
 redis.call('HINCRBY', ns .. ':langs', lang, 1)
 redis.call('ZADD', ns .. ':added', added, id)
 return replaced
@@ -185,7 +189,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         d = entry.doc
         args = [self.namespace, d.id, repr(entry.added), entry.language or "",
                 " ".join(map(str, entry.doc_keys.tolist())), " ".join(map(str, entry.passage_keys.tolist())),
-                "\n".join(entry.words), "text", d.text, "sentences", encode_sentences(entry.prepared)]
+                " ".join(map(str, entry.words.tolist())), "text", d.text, "features", encode_features(entry.features)]
         for name in _DOC_FIELDS:
             value = getattr(d, name)
             if value:
@@ -293,16 +297,17 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                 out.append(_stored(str(doc_id), fields))
         return out
 
-    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
-                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
+                     ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
         pipe = reader.pipeline(transaction=False)
-        order = [(lang, sorted(words)) for lang, words in needed.items() if words]
-        for lang, words in order:
-            pipe.hmget(self._key("df", lang or ""), words)
+        order = [(lang, ids) for lang, ids in needed.items() if len(ids)]
+        for lang, ids in order:
+            pipe.hmget(self._key("df", lang or ""), ids.tolist())
         pipe.hgetall(self._key("langs"))
         replies = pipe.execute()
-        df = {lang: {w: int(n) for w, n in zip(words, counts, strict=True) if n is not None}
-              for (lang, words), counts in zip(order, replies, strict=False)}
+        df = {lang: np.zeros(len(ids), dtype=np.int64) for lang, ids in needed.items()}
+        for (lang, _), counts in zip(order, replies, strict=False):
+            df[lang] = np.array([int(n) if n is not None else 0 for n in counts], dtype=np.int64)
         totals = {(lang or None): int(n) for lang, n in replies[-1].items()}
         return df, totals
 
@@ -396,5 +401,4 @@ def _stored(doc_id: str, fields: Mapping[str, str]) -> Stored:
     doc = Document(doc_id, fields.get("text", ""), path=fields.get("path", ""), title=fields.get("title") or None,
                    url=fields.get("url") or None, date=fields.get("date") or None,
                    source=fields.get("source") or None)
-    return Stored(decode_prepared(doc, fields.get("language") or None, fields.get("sentences", "[]")),
-                  float(fields.get("added", 0.0)))
+    return Stored(doc, decode_features(fields["features"]), float(fields.get("added", 0.0)))

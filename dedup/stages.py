@@ -100,6 +100,10 @@ class Fingerprints:
     passage_owner: np.ndarray
 
 
+#: Words a :class:`Fingerprinter` keeps hashes of (per cache) before it empties the cache.
+MEMO_LIMIT = 1_000_000
+
+
 class Fingerprinter:
     """Prepares documents and computes their MinHash signatures under one configuration."""
 
@@ -110,8 +114,10 @@ class Fingerprinter:
         self.passage_hasher = MinHasher(self.config.passage_num_perm, self.config.seed + 1)
         self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
         self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
-        self._word_hashes: dict[str, int] = {}  # passage shingles are words: each hashed once
-        self._word_ids: dict[str, int] = {}  # the verifier's word ids, memoized likewise
+        # caches: passage shingles are words, each hashed once; the verifier's word ids likewise.
+        # Emptied when they reach MEMO_LIMIT words, so a long-lived index handle stays bounded
+        self._word_hashes: dict[str, int] = {}
+        self._word_ids: dict[str, int] = {}
 
     def prepare(self, doc: Document, frequent: frozenset[int] = frozenset()) -> Prepared:
         return prepare(doc, self.processor, frequent_lines=frequent)
@@ -125,6 +131,8 @@ class Fingerprinter:
             doc_signatures = self.doc_hasher.signatures_of_hashes([f.shingles for f in features])
         else:
             doc_signatures = self.doc_hasher.signatures([word_shingles(p.surfaces, cfg.ngram) for p in prepared])
+        if len(self._word_hashes) > MEMO_LIMIT:
+            self._word_hashes.clear()
         owners: list[int] = []
         sets: list[tuple[str, ...]] = []
         for i, p in enumerate(prepared):
@@ -139,6 +147,8 @@ class Fingerprinter:
 
     def features(self, prepared: Prepared) -> TextFeatures:
         """What verification reads of a prepared document (see :class:`TextFeatures`)."""
+        if len(self._word_ids) > MEMO_LIMIT:
+            self._word_ids.clear()
         return TextFeatures.of(prepared, self.config, self._word_ids)
 
     def candidates(self, fp: Fingerprints, n_docs: int) -> set[tuple[int, int]]:

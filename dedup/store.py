@@ -47,12 +47,14 @@ several hosts; :func:`open_index` picks the backend from the path or URL.
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import logging
 import os
 import random
 import sqlite3
+import struct
 import threading
 import time
 import zlib
@@ -70,10 +72,10 @@ from dedup import __version__
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
-from dedup.prepare import Prepared, Sentence
+from dedup.prepare import Prepared
 from dedup.scan import Fingerprinter
-from dedup.types import Document, Span
-from dedup.verify import RELATIONS, IdfTable, Relation, Verifier
+from dedup.types import Document
+from dedup.verify import RELATIONS, IdfTable, Relation, TextFeatures, Verifier
 
 if TYPE_CHECKING:
     from dedup.redis_store import RedisSyndicationIndex
@@ -91,9 +93,10 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused.
-#: 2: text and prepared sentences in one zlib-compressed JSON blob, band keys cut to 47 bits,
-#: key counts kept in a table (version 1 stored plain text and JSON and full 64-bit keys).
-FORMAT_VERSION = 2
+#: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
+#: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
+#: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
+FORMAT_VERSION = 3
 #: ``PRAGMA application_id`` of a dedup index file ("ddup").
 APPLICATION_ID = 0x64647570
 #: Config fields that only steer candidate lookup at query time (nothing stored depends on them).
@@ -113,6 +116,7 @@ _IN_CHUNK = 8000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 900
 # probability ~5e-6, and a stray candidate is only verified and dropped
 _KEY_MASK = (1 << 47) - 1
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+_ROWS_PER_KEY = 8  # passage-key rows read per queried key before large buckets are left to SQLite
 
 
 # ---------------------------------------------------------------------------------------
@@ -184,16 +188,19 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A document made ready to store or query: prepared text, band keys, content words.
+    """A document made ready to store or query: prepared text, verification features, band
+    keys and content words.
 
-    Keys are the uint64 LSH band keys viewed as int64 (SQLite integers are signed), distinct.
+    Keys are the uint64 LSH band keys viewed as int64 (SQLite integers are signed), distinct;
+    ``words`` the distinct :func:`~dedup.verify.word_id` of its content words, sorted.
     """
 
     doc: Document
     prepared: Prepared
+    features: TextFeatures
     doc_keys: np.ndarray
     passage_keys: np.ndarray
-    words: tuple[str, ...]
+    words: np.ndarray
     added: float
     payload: Any = None  # what a backend encoded ahead of its write transaction
 
@@ -204,48 +211,30 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A document loaded back from an index."""
+    """A document loaded back from an index: the document and what verification reads of it."""
 
-    prepared: Prepared
+    doc: Document
+    features: TextFeatures
     added: float
-
-    @property
-    def doc(self) -> Document:
-        return self.prepared.doc
 
 
 # ---------------------------------------------------------------------------------------
 # Encoding shared by the backends (JSON and plain strings: no pickle in files users keep)
 
 
-def encode_sentences(prepared: Prepared) -> str:
-    """The prepared sentences as compact JSON: ``[[start, end, paragraph, surfaces, content], ...]``.
-
-    Stored rather than re-derived from the text at query time: preparing an article (clean,
-    segment, stem) costs milliseconds, several times the cost of verifying it, and a query
-    verifies up to dozens of stored documents; decoding this JSON costs microseconds. The text
-    is stored too, because evidence spans index it.
-    """
-    rows = [[s.span.start, s.span.end, s.paragraph, list(s.surfaces), list(s.content)]
-            for s in prepared.sentences]
-    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+def encode_features(features: TextFeatures) -> str:
+    """Verification features as ASCII (base64 of :meth:`~dedup.verify.TextFeatures.to_bytes`),
+    for stores that keep strings."""
+    return base64.b64encode(features.to_bytes()).decode("ascii")
 
 
-def decode_prepared(doc: Document, language: str | None, sentences: str) -> Prepared:
-    return prepared_from_rows(doc, language, json.loads(sentences))
+def decode_features(value: str) -> TextFeatures:
+    return TextFeatures.from_bytes(base64.b64decode(value))
 
 
-def prepared_from_rows(doc: Document, language: str | None, rows: Sequence[Sequence[Any]]) -> Prepared:
-    """A :class:`Prepared` from the decoded rows of :func:`encode_sentences`."""
-    return Prepared(doc, language, tuple(
-        Sentence(Span(start, end), paragraph, tuple(surfaces), tuple(content))
-        for start, end, paragraph, surfaces, content in rows
-    ), ())
-
-
-def content_words(prepared: Prepared) -> tuple[str, ...]:
-    """Distinct content words of a prepared document, sorted (what document frequency counts)."""
-    return tuple(sorted({w for s in prepared.sentences for w in s.content}))
+def word_ids(features: TextFeatures) -> np.ndarray:
+    """Distinct word ids of a document's content words, sorted (what document frequency counts)."""
+    return np.unique(features.words)
 
 
 def keys_to_bytes(keys: np.ndarray) -> bytes:
@@ -345,9 +334,11 @@ class BaseSyndicationIndex(ABC):
         """The stored documents of ``handles`` (missing ones left out)."""
 
     @abstractmethod
-    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
-                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
-        """``(df, totals)``: documents containing each needed word, and documents, per language."""
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
+                     ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
+        """``(df, totals)``: per language, how many documents contain each needed word (the
+        distinct sorted word ids of ``needed[language]``; an array of the same length), and
+        how many documents there are."""
 
     @abstractmethod
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
@@ -413,16 +404,17 @@ class BaseSyndicationIndex(ABC):
         when = time.time() if added is None else float(added)
         fp = self._fingerprinter
         prepared = [fp.prepare(d) for d in documents]
-        prints = fp.fingerprints(prepared)
+        features = [fp.features(p) for p in prepared]
+        prints = fp.fingerprints(prepared, features)
         doc_keys = band_keys(prints.doc, *fp.doc_bands).view(np.int64)
         passage_keys = band_keys(prints.passages, *fp.passage_bands).view(np.int64)
         bounds = np.searchsorted(prints.passage_owner, np.arange(len(documents) + 1))
         out = []
-        for i, (d, p) in enumerate(zip(documents, prepared, strict=True)):
+        for i, (d, p, f) in enumerate(zip(documents, prepared, features, strict=True)):
             # a text without sentences has no whole-text signature worth a bucket
             dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
             pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
-            entry = Entry(d, p, dk, pk, content_words(p), when)
+            entry = Entry(d, p, f, dk, pk, word_ids(f), when)
             out.append(self._encode(entry) if store else entry)
         return out
 
@@ -450,31 +442,34 @@ class BaseSyndicationIndex(ABC):
         verifier = Verifier(idf, self.config)
         found: list[tuple[Match, Stored]] = []
         for s in stored:
-            result = verifier.verify(entry.prepared, s.prepared)
+            result = verifier.verify(entry.features, s.features)
             if not (result.related and result.relation is not None):
                 continue
             d = s.doc
             found.append((Match(d.id, result.relation, result.scores, result.reason, s.added, d.url, d.title,
-                                d.date, d.source, tuple(result.evidence(entry.prepared, s.prepared))), s))
+                                d.date, d.source, tuple(result.evidence(entry.features, s.features))), s))
         found.sort(key=lambda ms: (_RELATION_RANK[ms[0].relation],
                                    -max(ms[0].scores.get("coverage_a", 0.0), ms[0].scores.get("coverage_b", 0.0)),
                                    -ms[0].added, ms[0].id))
         found = found[:limit]
         if align:
-            found = [(_with_alignment(m, s.prepared, entry.prepared, self.config, idf), s) for m, s in found]
+            # alignment reads prepared sentences: the stored text is prepared again (only here)
+            found = [(_with_alignment(m, self._fingerprinter.prepare(s.doc), entry.prepared, self.config, idf), s)
+                     for m, s in found]
         return [m for m, _ in found]
 
     def _idf(self, reader: Any, entry: Entry, stored: Sequence[Stored]) -> IdfTable:
         """IDF over the stored corpus plus the queried document, for the words verification needs."""
-        needed: dict[str | None, set[str]] = {entry.language: set(entry.words)}
+        parts: dict[str | None, list[np.ndarray]] = {entry.language: [entry.words]}
         for s in stored:
-            needed.setdefault(s.prepared.language, set()).update(content_words(s.prepared))
+            parts.setdefault(s.features.language, []).append(s.features.words)
+        needed = {lang: np.unique(np.concatenate(arrays)) for lang, arrays in parts.items()}
         df, totals = self._frequencies(reader, needed)
-        own = df.setdefault(entry.language, {})
-        for w in entry.words:
-            own[w] = own.get(w, 0) + 1
+        ids = needed[entry.language]
+        own = df[entry.language] = df[entry.language].copy()
+        own[np.searchsorted(ids, entry.words)] += 1  # the queried document counts too
         totals[entry.language] = totals.get(entry.language, 0) + 1
-        return IdfTable.from_counts(df, totals)
+        return IdfTable.from_id_counts({lang: (needed[lang], counts) for lang, counts in df.items()}, totals)
 
     def _as_document(self, text_or_document: str | Document) -> tuple[Document, str | None]:
         if isinstance(text_or_document, Document):
@@ -560,14 +555,14 @@ CREATE TABLE docs (
     added REAL NOT NULL,
     date TEXT, url TEXT, title TEXT, source TEXT, path TEXT NOT NULL DEFAULT '',
     language TEXT NOT NULL,         -- '' when not detected
-    body BLOB NOT NULL,             -- encode_body(): zlib of JSON [text, sentences]
+    body BLOB NOT NULL,             -- encode_body(): zlib of text and TextFeatures
     doc_keys BLOB NOT NULL,         -- packed_keys(): stored keys, to delete key rows
     passage_keys BLOB NOT NULL
 );
 CREATE INDEX docs_added ON docs (added);
 CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
-CREATE TABLE df (language TEXT NOT NULL, word TEXT NOT NULL, n INTEGER NOT NULL,
+CREATE TABLE df (language TEXT NOT NULL, word INTEGER NOT NULL, n INTEGER NOT NULL,
                  PRIMARY KEY (language, word)) WITHOUT ROWID;
 CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
@@ -578,21 +573,27 @@ _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body
 _OLD_COLUMNS = "rowid, language, body, doc_keys, passage_keys"
 
 
-def encode_body(text: str, prepared: Prepared) -> bytes:
-    """The text and prepared sentences (see :func:`encode_sentences`) as zlib-compressed JSON.
+_TEXT_LENGTH = struct.Struct("<I")
 
-    One blob, because the sentences repeat the words of the text and compress together
-    (about 12 KB of JSON to 5 KB for a 600-word article); level 1 costs ~0.1 ms to write.
+
+def encode_body(text: str, features: TextFeatures) -> bytes:
+    """The text and its verification features (:meth:`~dedup.verify.TextFeatures.to_bytes`),
+    zlib-compressed together (the features repeat the words of the text).
+
+    Stored rather than derived at query time: preparing an article (clean, segment, stem)
+    costs milliseconds, several times the cost of verifying it, and a query verifies up to
+    dozens of stored documents; decoding costs tens of microseconds. The text is kept
+    because evidence spans index it. Level 1 costs ~0.1 ms to write.
     """
-    rows = [[s.span.start, s.span.end, s.paragraph, list(s.surfaces), list(s.content)]
-            for s in prepared.sentences]
-    raw = json.dumps([text, rows], ensure_ascii=False, separators=(",", ":"))
-    return zlib.compress(raw.encode("utf-8"), 1)
+    raw = text.encode("utf-8")
+    return zlib.compress(b"".join((_TEXT_LENGTH.pack(len(raw)), raw, features.to_bytes())), 1)
 
 
-def decode_body(body: bytes) -> tuple[str, list[list[Any]]]:
-    text, rows = json.loads(zlib.decompress(body))
-    return text, rows
+def decode_body(body: bytes) -> tuple[str, TextFeatures]:
+    raw = zlib.decompress(body)
+    (n,) = _TEXT_LENGTH.unpack_from(raw)
+    at = _TEXT_LENGTH.size
+    return raw[at:at + n].decode("utf-8"), TextFeatures.from_bytes(raw[at + n:])
 
 
 def packed_keys(keys: np.ndarray) -> bytes:
@@ -628,6 +629,75 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
+class FrequencyCache:
+    """Document frequencies one connection has read, kept between its transactions for as long
+    as no other connection writes to the file.
+
+    ``PRAGMA data_version`` changes when another connection commits (not when this one does),
+    and inside a transaction it describes that transaction's snapshot: :meth:`validate` empties
+    the cache when it changed. This connection's own writes are applied as they commit
+    (:meth:`record`, then :meth:`commit`; :meth:`rollback` empties the cache). So a query reads
+    exactly the counts it would read from the file, and a single writer (the common case)
+    rarely reads them from the file at all. Bounded: emptied past ``limit`` words.
+    """
+
+    def __init__(self, limit: int = 1_000_000) -> None:
+        self.limit = limit
+        self._version: int | None = None
+        self._df: dict[str, dict[int, int]] = {}
+        self._totals: dict[str, int] | None = None
+        self._size = 0
+        self._pending: list[tuple[Counter[tuple[str, int]], Counter[str], int]] = []
+
+    def clear(self) -> None:
+        self._df, self._totals, self._size, self._pending = {}, None, 0, []
+
+    def validate(self, conn: sqlite3.Connection) -> None:
+        """Empty the cache if another connection has written since it was filled."""
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._version or self._size > self.limit:
+            self.clear()
+            self._version = version
+
+    def frequencies(self, conn: sqlite3.Connection, language: str, ids: np.ndarray) -> np.ndarray:
+        """Documents of ``language`` containing each of the distinct word ``ids``."""
+        known = self._df.setdefault(language, {})
+        words = ids.tolist()
+        missing = [w for w in words if w not in known]
+        for chunk in _chunks(missing):
+            sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
+            found = dict(conn.execute(sql, (language, *chunk)).fetchall())
+            for w in chunk:
+                known[w] = found.get(w, 0)
+        self._size += len(missing)
+        return np.fromiter((known[w] for w in words), dtype=np.int64, count=len(words))
+
+    def totals(self, conn: sqlite3.Connection) -> dict[str, int]:
+        if self._totals is None:
+            self._totals = dict(conn.execute("SELECT language, n FROM languages").fetchall())
+        return dict(self._totals)
+
+    def record(self, df: Counter[tuple[str, int]], languages: Counter[str], sign: int) -> None:
+        """Counts this connection's open transaction adds (``sign`` 1) or removes (-1)."""
+        self._pending.append((df, languages, sign))
+
+    def commit(self) -> None:
+        for df, languages, sign in self._pending:
+            for (lang, word), n in df.items():
+                known = self._df.get(lang)
+                if known is not None and word in known:
+                    known[word] += sign * n
+            if self._totals is not None:
+                for lang, n in languages.items():
+                    self._totals[lang] = self._totals.get(lang, 0) + sign * n
+                self._totals = {lang: n for lang, n in self._totals.items() if n > 0}
+        self._pending = []
+
+    def rollback(self) -> None:
+        self.clear()
+        self._version = None
+
+
 class SyndicationIndex(BaseSyndicationIndex):
     """A syndication index in one SQLite file (created on first use unless ``create=False``).
 
@@ -646,6 +716,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._timeout = float(timeout)
         self._lock = threading.RLock()
         self._rng = random.Random()
+        self._cache = FrequencyCache()
         self._conn: sqlite3.Connection | None = None
         if not create and not os.path.exists(self.path):
             raise StoreError(f"no index at {self.path}")
@@ -689,6 +760,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         if os.getpid() != self._pid:  # a connection must not cross fork(): open our own
             self._pid = os.getpid()
             self._conn = self._connect()
+            self._cache.rollback()
         return self._conn
 
     def _retry(self, step: Callable[[], T]) -> T:
@@ -719,9 +791,11 @@ class SyndicationIndex(BaseSyndicationIndex):
                     result = work(conn)
                     conn.execute("COMMIT")
                 except BaseException:
+                    self._cache.rollback()
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
+                self._cache.commit()
                 return result
 
             try:
@@ -763,9 +837,9 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _encode(self, entry: Entry) -> Entry:
         # compressing is the costly part of a row: done before the write lock is taken
-        body = encode_body(entry.doc.text, entry.prepared)
-        return Entry(entry.doc, entry.prepared, stored_keys(entry.doc_keys), stored_keys(entry.passage_keys),
-                     entry.words, entry.added, body)
+        body = encode_body(entry.doc.text, entry.features)
+        return Entry(entry.doc, entry.prepared, entry.features, stored_keys(entry.doc_keys),
+                     stored_keys(entry.passage_keys), entry.words, entry.added, body)
 
     def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
         entries = unique_by_id(entries)
@@ -779,7 +853,7 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._delete(conn, old)
         # rowids are assigned here, under the write lock, so that key rows go in one executemany
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0]
-        df: Counter[tuple[str, str]] = Counter()
+        df: Counter[tuple[str, int]] = Counter()
         languages: Counter[str] = Counter()
         rows = []
         doc_parts: list[tuple[np.ndarray, int]] = []
@@ -787,13 +861,13 @@ class SyndicationIndex(BaseSyndicationIndex):
         for rowid, e in enumerate(entries, first):
             d = e.doc
             lang = e.language or ""
-            body = e.payload if isinstance(e.payload, bytes) else encode_body(d.text, e.prepared)
+            body = e.payload if isinstance(e.payload, bytes) else encode_body(d.text, e.features)
             dk, pk = stored_keys(e.doc_keys), stored_keys(e.passage_keys)
             rows.append((rowid, d.id, e.added, d.date, d.url, d.title, d.source, d.path, lang, body,
                          packed_keys(dk), packed_keys(pk)))
             doc_parts.append((dk, rowid))
             passage_parts.append((pk, rowid))
-            df.update((lang, w) for w in e.words)
+            df.update((lang, w) for w in e.words.tolist())
             languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -804,6 +878,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
                          "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
                          ((lang, w, n) for (lang, w), n in sorted(df.items())))
+        self._cache.record(df, languages, 1)
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
 
@@ -826,15 +901,15 @@ class SyndicationIndex(BaseSyndicationIndex):
         """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
         if not rows:
             return
-        df: Counter[tuple[str, str]] = Counter()
+        df: Counter[tuple[str, int]] = Counter()
         languages: Counter[str] = Counter()
         doc_parts: list[tuple[np.ndarray, int]] = []
         passage_parts: list[tuple[np.ndarray, int]] = []
         for rowid, lang, body, dkeys, pkeys in rows:
             doc_parts.append((unpacked_keys(dkeys), rowid))
             passage_parts.append((unpacked_keys(pkeys), rowid))
-            _, sentences = decode_body(body)
-            df.update((lang, w) for w in {w for row in sentences for w in row[4]})
+            _, features = decode_body(body)
+            df.update((lang, w) for w in word_ids(features).tolist())
             languages[lang] += 1
         n_doc = self._write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
         n_passage = self._write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
@@ -846,6 +921,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0", sorted(df))
         conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
                          ((n, lang) for lang, n in languages.items()))
+        self._cache.record(df, languages, -1)
         conn.execute("DELETE FROM languages WHERE n <= 0")
 
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
@@ -905,9 +981,17 @@ class SyndicationIndex(BaseSyndicationIndex):
                 hits.setdefault(doc, [0, 0])[0] += 1
         buckets: dict[int, list[int]] = {}
         for chunk in _chunks(entry.passage_keys.tolist()):
-            sql = (f"SELECT key, doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
-                   f"({_marks(len(chunk))}) GROUP BY key HAVING count(*) < ?)")
-            for key, doc in conn.execute(sql, (*chunk, self.config.max_bucket)):
+            # most keys are held by a few documents: read them all, up to a cap; past it some
+            # bucket is large (a common passage), and SQLite leaves out buckets of max_bucket
+            cap = _ROWS_PER_KEY * len(chunk)
+            marks = _marks(len(chunk))
+            rows = conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({marks}) LIMIT ?",
+                                (*chunk, cap + 1)).fetchall()
+            if len(rows) > cap:
+                sql = (f"SELECT key, doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
+                       f"({marks}) GROUP BY key HAVING count(*) < ?)")
+                rows = conn.execute(sql, (*chunk, self.config.max_bucket)).fetchall()
+            for key, doc in rows:
                 buckets.setdefault(key, []).append(doc)
         passage_hits(buckets.values(), self.config, hits)
         return hits
@@ -917,8 +1001,8 @@ class SyndicationIndex(BaseSyndicationIndex):
         """``entry`` with its keys as stored (already so when it went through :meth:`_encode`)."""
         if isinstance(entry.payload, bytes):
             return entry
-        return Entry(entry.doc, entry.prepared, stored_keys(entry.doc_keys), stored_keys(entry.passage_keys),
-                     entry.words, entry.added, entry.payload)
+        return Entry(entry.doc, entry.prepared, entry.features, stored_keys(entry.doc_keys),
+                     stored_keys(entry.passage_keys), entry.words, entry.added, entry.payload)
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
         conn: sqlite3.Connection = reader
@@ -929,16 +1013,12 @@ class SyndicationIndex(BaseSyndicationIndex):
                 rows[row[0]] = _stored_from_row(row)
         return [rows[h] for h in handles if h in rows]
 
-    def _frequencies(self, reader: Any, needed: Mapping[str | None, set[str]]
-                     ) -> tuple[dict[str | None, dict[str, int]], dict[str | None, int]]:
+    def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
+                     ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
         conn: sqlite3.Connection = reader
-        df: dict[str | None, dict[str, int]] = {}
-        for lang, words in needed.items():
-            counts = df.setdefault(lang, {})
-            for chunk in _chunks(sorted(words)):
-                sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
-                counts.update(conn.execute(sql, (lang or "", *chunk)).fetchall())
-        totals = {(lang or None): n for lang, n in conn.execute("SELECT language, n FROM languages")}
+        self._cache.validate(conn)
+        df = {lang: self._cache.frequencies(conn, lang or "", ids) for lang, ids in needed.items()}
+        totals = {(lang or None): n for lang, n in self._cache.totals(conn).items()}
         return df, totals
 
     def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
@@ -1026,10 +1106,10 @@ class SyndicationIndex(BaseSyndicationIndex):
 
 
 def _stored_from_row(row: Sequence[Any]) -> Stored:
-    _, doc_id, added, date, url, title, source, path, language, body = row
-    text, sentences = decode_body(body)
+    _, doc_id, added, date, url, title, source, path, _language, body = row
+    text, features = decode_body(body)
     doc = Document(doc_id, text, path=path or "", title=title, url=url, date=date, source=source)
-    return Stored(prepared_from_rows(doc, language or None, sentences), float(added))
+    return Stored(doc, features, float(added))
 
 
 def open_index(path_or_url: str | os.PathLike[str], config: ScanConfig | None = None, **options: Any

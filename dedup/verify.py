@@ -93,14 +93,39 @@ class IdfTable:
         """
         return cls({lang: Counter(words) for lang, words in counts.items()}, dict(totals))
 
+    @classmethod
+    def from_id_counts(
+        cls, counts: Mapping[str | None, tuple[np.ndarray, np.ndarray]], totals: Mapping[str | None, int]
+    ) -> IdfTable:
+        """A table from counts keyed by :func:`word_id`: ``counts[language] = (ids, dfs)``,
+        two arrays of one length (ids distinct). Weights equal :meth:`from_counts` with the
+        words themselves; a persistent index keeps ids, not words (see :mod:`dedup.store`).
+
+        >>> IdfTable.from_id_counts({"en": (np.array([word_id("bank")]), np.array([1]))}, {"en": 3}
+        ...                         ).weight("bank", "en")
+        1.6931471805599454
+        """
+        table = cls({}, dict(totals))
+        for lang, (ids, dfs) in counts.items():
+            ids = np.asarray(ids, dtype=np.int64)
+            n = table._totals.get(lang, 0)
+            order = np.argsort(ids, kind="stable")
+            values = np.log((n + 1) / (np.asarray(dfs, dtype=np.float64)[order] + 1)) + 1.0
+            table._by_id[lang] = (ids[order], values, math.log(n + 1) + 1.0)
+        return table
+
     def weight(self, word: str, language: str | None) -> float:
         key = (language, word)
         value = self._memo.get(key)
         if value is None:
-            n = self._totals.get(language, 0)
-            counts = self._counts.get(language)
-            df = counts.get(word, 0) if counts is not None else 0
-            value = self._memo[key] = math.log((n + 1) / (df + 1)) + 1.0
+            if language in self._by_id and language not in self._counts:  # counts keyed by id
+                value = float(self.weights(np.array([word_id(word)], dtype=np.int64), language)[0])
+            else:
+                n = self._totals.get(language, 0)
+                counts = self._counts.get(language)
+                df = counts.get(word, 0) if counts is not None else 0
+                value = math.log((n + 1) / (df + 1)) + 1.0
+            self._memo[key] = value
         return value
 
     def weights(self, ids: np.ndarray, language: str | None) -> np.ndarray:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from dedup.cli.index import index, parse_duration
-from dedup.store import SyndicationIndex
+from dedup.store import FORMAT_VERSION, SyndicationIndex
 
 SEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "seeds"
 
@@ -117,7 +117,7 @@ def test_other_format_version_is_a_clean_error(runner, tmp_path):
     result = runner.invoke(index, ["query", "--db", str(db), str(seed_path("000"))])
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: {db} has index format version '1'")
-    assert "reads version 2 only" in result.output
+    assert f"reads version {FORMAT_VERSION} only" in result.output
 
 
 def test_parse_duration():

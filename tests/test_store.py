@@ -389,3 +389,29 @@ def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
         conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
     with pytest.raises(IncompatibleIndexError, match=f"format version '1'.*reads version {FORMAT_VERSION} only"):
         SyndicationIndex(path)
+
+
+def _scores(matches: list[Match]) -> list[tuple[str, str, dict[str, float]]]:
+    return [(m.id, m.relation, dict(m.scores)) for m in matches]
+
+
+def test_frequency_cache_follows_other_writers_and_own_writes(tmp_path):
+    """A handle keeps document frequencies between queries; what it answers must stay what a
+    fresh handle answers after another process's writes and after its own."""
+    path = tmp_path / "i.db"
+    other = [Document(f"x-{i}", seed("004").text + f"\n\nUpdate {i}.") for i in range(3)]
+    with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
+        a.add_many([seed("001"), seed("002"), seed("003")])
+        before = _scores(a.query(seed("000")))
+        assert before
+        b.add_many(other)  # another connection: df of shared words changes
+        after = _scores(a.query(seed("000")))
+        with SyndicationIndex(path) as fresh:
+            assert after == _scores(fresh.query(seed("000")))
+        assert after != before  # the weights did move
+        a.add(Document("y", seed("001").text + "\n\nA new last line."))  # own write
+        a.remove("x-0")
+        own = _scores(a.query(seed("000")))
+        with SyndicationIndex(path) as fresh:
+            assert own == _scores(fresh.query(seed("000")))
+            assert len(fresh) == len(a) == 6
