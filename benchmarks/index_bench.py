@@ -47,6 +47,9 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from overrides import add_set_option, parse_overrides  # noqa: E402
 
 
 def _peak_rss_mb() -> float:
@@ -155,8 +158,8 @@ def _disk(db: str, n: int) -> dict[str, Any]:
 
 
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
-               queue: Any) -> None:
-    from dedup import Document
+               overrides: dict[str, Any], queue: Any) -> None:
+    from dedup import Document, ScanConfig
     from dedup.store import SyndicationIndex
 
     present, absent = query_sample(path, absent_path, n, sample)
@@ -172,7 +175,7 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
                            ("frequencies", "_frequencies")):
             setattr(index, attr, clock.wrap(name, getattr(index, attr)))
 
-    index = SyndicationIndex(db)
+    index = SyndicationIndex(db, ScanConfig.from_dict(overrides))
     instrument(index)
     read_seconds = 0.0
 
@@ -186,12 +189,14 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
             read_seconds += time.perf_counter() - start
             yield doc
 
-    out: dict[str, Any] = {"docs": n, "batch_size": batch_size}
+    out: dict[str, Any] = {"docs": n, "batch_size": batch_size, "config": overrides}
     start = time.perf_counter()
     index.add_many(documents(), batch_size=batch_size)
     total = time.perf_counter() - start - read_seconds
     out["add"] = _split(n, total, clock.take())
     out["add"]["read_seconds"] = round(read_seconds, 2)
+    stats = index.stats()
+    out["keys_per_doc"] = {"doc": round(stats["doc_keys"] / n, 1), "passage": round(stats["passage_keys"] / n, 1)}
     out["rss_after_add_mb"] = round(_peak_rss_mb(), 1)
 
     queries = [Document(i, t) for i, t in present + absent]
@@ -249,10 +254,8 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
 
 
 def _run_datasketch(path: str, absent_path: str | None, n: int, sample: int, queue: Any) -> None:
-    from datasketch import MinHash, MinHashLSH
-
-    sys.path.insert(0, str(HERE))
     from baseline import shingles
+    from datasketch import MinHash, MinHashLSH
 
     present, absent = query_sample(path, absent_path, n, sample)
 
@@ -309,12 +312,14 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
 
 
 def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, workdir: str,
-            datasketch: bool = True, log: Callable[[str], None] = print) -> dict[str, Any]:
+            datasketch: bool = True, overrides: dict[str, Any] | None = None,
+            log: Callable[[str], None] = print) -> dict[str, Any]:
     os.makedirs(workdir, exist_ok=True)
     runs = []
     for n in sizes:
         log(f"dedup index, {n:,} documents ...")
-        run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir)}
+        run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir,
+                                                          overrides or {})}
         if datasketch:
             log(f"datasketch MinHashLSH, {n:,} documents ...")
             run["datasketch"] = _child(_run_datasketch, path, absent, n, sample)
@@ -326,19 +331,23 @@ def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, bat
         "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}, "
                    f"SQLite {sqlite3.sqlite_version}",
         "sample": sample,
+        "config": overrides or {},
         "runs": runs,
     }
 
 
 def render(m: dict[str, Any]) -> str:
-    lines = [f"corpus {m['corpus']} ({m['machine']}, {m['date']}, query sample {m['sample']})", ""]
+    config = ", ".join(f"{k}={v}" for k, v in m.get("config", {}).items()) or "default configuration"
+    lines = [f"corpus {m['corpus']} ({m['machine']}, {m['date']}, query sample {m['sample']}, {config})", ""]
     lines += ["| docs | what | total/s | prepare s | store s | store-only /s | notes |",
               "|---|---|---|---|---|---|---|"]
     for run in m["runs"]:
         n, d = run["size"], run["dedup"]
         a, q, c = d["add"], d["query"], d["check"]
+        keys = d.get("keys_per_doc", {})
         lines.append(f"| {n:,} | dedup add_many (batch {d['batch_size']}) | {a['per_s']} | {a['prepare_seconds']} | "
-                     f"{a['store_seconds']} | {a['store_per_s']} | |")
+                     f"{a['store_seconds']} | {a['store_per_s']} | {keys.get('doc')} + {keys.get('passage')} "
+                     f"band keys/doc |")
         lines.append(f"| {n:,} | dedup query | {q['per_s']} | {q['prepare_seconds']} | {q['store_seconds']} | "
                      f"{q['store_per_s']} | lookup {q.get('lookup_seconds', 0)}s, load {q.get('load_seconds', 0)}s, "
                      f"df {q.get('frequencies_seconds', 0)}s, verify {q.get('verify_seconds', 0)}s; "
@@ -381,12 +390,14 @@ def main(argv: list[str] | None = None) -> int:
                                                         "deleted afterwards)")
     parser.add_argument("--no-datasketch", action="store_true", help="skip the datasketch MinHashLSH runs")
     parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
+    add_set_option(parser, "the index")
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.overrides)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     workdir = args.workdir or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"index-bench-{os.getpid()}")
     try:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
-                    workdir=workdir, datasketch=not args.no_datasketch,
+                    workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides,
                     log=lambda s: print(s, file=sys.stderr, flush=True))
     finally:
         if args.workdir is None:

@@ -7,7 +7,10 @@ adjusted Rand index of the clusters.
 
 Usage::
 
-    python benchmarks/quality.py benchmarks/out/c20k [--limit N] [--jobs N] [--json scores.json]
+    python benchmarks/quality.py benchmarks/out/c20k [--limit N] [--jobs N] [--json scores.json] \
+        [--set passage_lsh=[6,4] ...]
+
+``--set FIELD=VALUE`` changes one :class:`dedup.ScanConfig` field (VALUE in JSON).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from baseline import run_baseline  # noqa: E402
 from evaluate import evaluate, load_truth, render_tables  # noqa: E402
+from overrides import add_set_option, parse_overrides  # noqa: E402
 
 
 def _records(folder: Path, limit: int | None) -> list[dict[str, Any]]:
@@ -37,13 +41,15 @@ def _records(folder: Path, limit: int | None) -> list[dict[str, Any]]:
     return out
 
 
-def run_dedup(records: list[dict[str, Any]], jobs: int = 1) -> dict[str, Any]:
-    from dedup import Document, scan_documents
+def run_dedup(records: list[dict[str, Any]], jobs: int = 1, overrides: dict[str, Any] | None = None
+              ) -> dict[str, Any]:
+    from dedup import Document, ScanConfig, scan_documents
 
     docs = [Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
             for r in records]
     start = time.perf_counter()
-    result = scan_documents(docs, jobs=jobs).to_dict()
+    config = ScanConfig.from_dict(overrides or {})
+    result = scan_documents(docs, config, jobs=jobs).to_dict()
     seconds = time.perf_counter() - start
     result["stats"]["docs_per_s"] = round(len(docs) / seconds, 1)
     return result
@@ -57,10 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-baseline", action="store_true", help="score dedup only")
     parser.add_argument("--json", dest="json_out", help="also write the scores as JSON")
     parser.add_argument("--pairs-out", help="also write dedup's scan result (JSON) here")
+    add_set_option(parser)
     args = parser.parse_args(argv)
+    overrides = parse_overrides(args.overrides)
     truth = load_truth(str(args.corpus))
     records = _records(args.corpus, args.limit)
-    runs = [("dedup", run_dedup(records, args.jobs))]
+    runs = [("dedup", run_dedup(records, args.jobs, overrides))]
     if not args.no_baseline:
         texts = [(r["id"], r["text"]) for r in records]
         for threshold in (0.5, 0.8):

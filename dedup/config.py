@@ -44,6 +44,9 @@ class ScanConfig:
       words but not the wording. Passages with fewer than ``passage_min_words`` content
       words are not fingerprinted. Two documents become candidates when their passages
       share at least ``passage_min_hits`` LSH buckets (one chance collision is not enough).
+      Passage signatures are cut into the bands that suit ``passage_threshold`` best, or
+      into ``passage_lsh = (bands, rows)``: fewer bands give fewer keys per passage (a
+      smaller, faster index, see :mod:`dedup.store`) and miss more weak rewrites.
       An LSH bucket pairs all its documents when it holds at most ``max_bucket`` of them
       (``passage_max_bucket`` for passage buckets); a larger one only links each document
       to the next (see :func:`dedup.index.candidate_pairs`): a key that many documents
@@ -67,10 +70,11 @@ class ScanConfig:
     ngram: int = 5
     doc_num_perm: int = 128
     doc_threshold: float = 0.5
-    passage_num_perm: int = 64
+    passage_num_perm: int = 27
     passage_threshold: float = 0.4
     passage_min_words: int = 4
     passage_min_hits: int = 2
+    passage_lsh: tuple[int, int] | None = None
     max_bucket: int = 64
     passage_max_bucket: int = 8
     match_threshold: float = 0.4
@@ -94,6 +98,14 @@ class ScanConfig:
         _positive("min_verbatim_words", self.min_verbatim_words)
         if self.boilerplate_min_docs is not None:
             _positive("boilerplate_min_docs", self.boilerplate_min_docs, 2)
+        if self.passage_lsh is not None:
+            lsh = self.passage_lsh
+            if (not isinstance(lsh, tuple) or len(lsh) != 2 or not all(isinstance(x, int) and x >= 1 for x in lsh)
+                    or lsh[0] * lsh[1] > self.passage_num_perm):
+                raise ConfigError(
+                    "passage_lsh must be None or (bands, rows), positive integers with bands x rows <= "
+                    f"passage_num_perm ({self.passage_num_perm}), got {lsh!r}"
+                )
         for name in ("doc_threshold", "passage_threshold", "match_threshold",
                      "verbatim_ratio", "edited_ratio"):
             _unit(name, getattr(self, name))
@@ -121,6 +133,8 @@ class ScanConfig:
     def to_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
         out["cluster_relations"] = list(self.cluster_relations)
+        if self.passage_lsh is not None:
+            out["passage_lsh"] = list(self.passage_lsh)
         return out
 
     @classmethod
@@ -128,4 +142,6 @@ class ScanConfig:
         values = dict(values)
         if "cluster_relations" in values:
             values["cluster_relations"] = tuple(values["cluster_relations"])
+        if isinstance(values.get("passage_lsh"), list):
+            values["passage_lsh"] = tuple(values["passage_lsh"])
         return cls().replace(**values)

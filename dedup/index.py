@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 from datasketch.lsh import _optimal_param
 
+from dedup.config import ScanConfig
 from dedup.errors import ConfigError
 from dedup.spill import SpilledBlobs
 
@@ -34,6 +35,19 @@ def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
         raise ConfigError(f"threshold must be in (0.0, 1.0], got {threshold}")
     b, r = _optimal_param(threshold, num_perm, 0.5, 0.5)
     return int(b), int(r)
+
+
+def passage_banding(config: ScanConfig) -> tuple[int, int]:
+    """``(bands, rows)`` of passage signatures: ``config.passage_lsh``, or the optimum for
+    ``config.passage_threshold`` (:func:`lsh_params`)."""
+    if config.passage_lsh is not None:
+        return config.passage_lsh
+    return lsh_params(config.passage_threshold, config.passage_num_perm)
+
+
+def doc_banding(config: ScanConfig) -> tuple[int, int]:
+    """``(bands, rows)`` of whole-document signatures (:func:`lsh_params`)."""
+    return lsh_params(config.doc_threshold, config.doc_num_perm)
 
 
 def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:

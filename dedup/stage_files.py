@@ -78,7 +78,7 @@ import numpy as np
 
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, InputError, StoreError
-from dedup.index import lsh_params
+from dedup.index import doc_banding, passage_banding
 from dedup.stages import Cluster, IdfCounts, Pair, ShardFingerprints
 from dedup.types import Document
 
@@ -160,8 +160,7 @@ class StageWriter:
         self.directory = check_stage_dir(directory)
         self.config = config
         self.shard_size = shard_size
-        self.bands = {"documents": lsh_params(config.doc_threshold, config.doc_num_perm)[0],
-                      "passages": lsh_params(config.passage_threshold, config.passage_num_perm)[0]}
+        self.bands = {"documents": doc_banding(config)[0], "passages": passage_banding(config)[0]}
         self.files: dict[str, list[dict[str, Any]]] = {name: [] for name in STAGES}
         self.n_docs = 0
         self._schemas = _schemas()

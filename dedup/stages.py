@@ -41,7 +41,7 @@ import numpy as np
 from dedup.clean import count_line_keys, frequent_lines
 from dedup.cluster import clusters_from_pairs
 from dedup.config import ScanConfig
-from dedup.index import band_keys, candidate_array, candidate_pairs, lsh_params, merge_pairs
+from dedup.index import band_keys, candidate_array, candidate_pairs, doc_banding, merge_pairs, passage_banding
 from dedup.normalize import TextProcessor
 from dedup.prepare import Prepared, prepare
 from dedup.shingle import passage_sets, word_shingles
@@ -112,8 +112,8 @@ class Fingerprinter:
         self.processor = processor or TextProcessor()
         self.doc_hasher = MinHasher(self.config.doc_num_perm, self.config.seed)
         self.passage_hasher = MinHasher(self.config.passage_num_perm, self.config.seed + 1)
-        self.doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)
-        self.passage_bands = lsh_params(self.config.passage_threshold, self.config.passage_num_perm)
+        self.doc_bands = doc_banding(self.config)
+        self.passage_bands = passage_banding(self.config)
         # caches: passage shingles are words, each hashed once; the verifier's word ids likewise.
         # Emptied when they reach MEMO_LIMIT words, so a long-lived index handle stays bounded
         self._word_hashes: dict[str, int] = {}
@@ -381,10 +381,10 @@ class CandidateJoin:
 
     def __init__(self, config: ScanConfig | Mapping[str, Any] | None) -> None:
         self.config = as_config(config)
-        self._doc_bands = lsh_params(self.config.doc_threshold, self.config.doc_num_perm)[0]
+        self._doc_bands = doc_banding(self.config)[0]
         self._doc_keys: list[np.ndarray] = []
         self._doc_owners: list[np.ndarray] = []
-        self._passage_keys = SpilledBands(lsh_params(self.config.passage_threshold, self.config.passage_num_perm)[0])
+        self._passage_keys = SpilledBands(passage_banding(self.config)[0])
         self._passage_owners: list[np.ndarray] = []
         self.df: dict[str | None, Counter[str]] = {}
         self.totals: dict[str | None, int] = {}

@@ -344,8 +344,11 @@ def test_index_bench_command_line(generated, tmp_path):
     result = tmp_path / "ib.json"
     assert index_bench.main([str(out / "docs.jsonl"), "--sizes", "60", "--sample", "10",
                              "--batch-size", "20", "--workdir", str(tmp_path / "w"),
-                             "--json", str(result)]) == 0
-    run = json.loads(result.read_text(encoding="utf-8"))["runs"][0]
+                             "--json", str(result), "--set", "passage_lsh=[6,3]"]) == 0
+    measured = json.loads(result.read_text(encoding="utf-8"))
+    assert measured["config"] == {"passage_lsh": [6, 3]}
+    run = measured["runs"][0]
+    assert run["dedup"]["keys_per_doc"]["passage"] > 0
     assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
 

@@ -1,7 +1,10 @@
+import json
+
 import pytest
 
 from dedup import ConfigError, DedupError, ScanConfig
 from dedup.cluster import clusters_from_pairs
+from dedup.index import lsh_params, passage_banding
 
 
 @pytest.mark.parametrize(
@@ -13,6 +16,9 @@ from dedup.cluster import clusters_from_pairs
         ("min_matches", "2", "min_matches must be an integer"),
         ("seed", -1, "seed must be an integer in"),
         ("edited_ratio", 0.95, "edited_ratio must not exceed verbatim_ratio"),
+        ("passage_lsh", (16, 8), r"bands x rows <= passage_num_perm \(27\), got \(16, 8\)"),
+        ("passage_lsh", (0, 4), "passage_lsh must be None or"),
+        ("passage_lsh", [4, 4], "passage_lsh must be None or"),
     ],
 )
 def test_config_errors_state_the_rule_and_the_value(field, value, message):
@@ -26,6 +32,13 @@ def test_config_errors_are_dedup_errors_and_replace_validates():
         ScanConfig().replace(nope=1)
     cfg = ScanConfig().replace(ngram=3)
     assert cfg.ngram == 3 and ScanConfig.from_dict(cfg.to_dict()) == cfg
+    lean = ScanConfig(passage_lsh=(4, 4))
+    assert ScanConfig.from_dict(json.loads(json.dumps(lean.to_dict()))) == lean
+
+
+def test_passage_lsh_chooses_the_passage_bands():
+    assert passage_banding(ScanConfig()) == lsh_params(0.4, 27) == (9, 3)
+    assert passage_banding(ScanConfig(passage_lsh=(4, 4), passage_num_perm=16)) == (4, 4)
 
 
 def test_clusters_are_connected_components():
