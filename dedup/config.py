@@ -46,7 +46,9 @@ class ScanConfig:
       share at least ``passage_min_hits`` LSH buckets (one chance collision is not enough).
       Passage signatures are cut into the bands that suit ``passage_threshold`` best, or
       into ``passage_lsh = (bands, rows)``: fewer bands give fewer keys per passage (a
-      smaller, faster index, see :mod:`dedup.store`) and miss more weak rewrites.
+      smaller, faster index, see :mod:`dedup.store`) and miss more weak rewrites; 0 bands
+      make candidates come from whole-text keys only (reprints, syndicated copies, light
+      edits: rewrites and partial reuse are then missed).
       An LSH bucket pairs all its documents when it holds at most ``max_bucket`` of them
       (``passage_max_bucket`` for passage buckets); a larger one only links each document
       to the next (see :func:`dedup.index.candidate_pairs`): a key that many documents
@@ -100,11 +102,11 @@ class ScanConfig:
             _positive("boilerplate_min_docs", self.boilerplate_min_docs, 2)
         if self.passage_lsh is not None:
             lsh = self.passage_lsh
-            if (not isinstance(lsh, tuple) or len(lsh) != 2 or not all(isinstance(x, int) and x >= 1 for x in lsh)
-                    or lsh[0] * lsh[1] > self.passage_num_perm):
+            if (not isinstance(lsh, tuple) or len(lsh) != 2 or not all(isinstance(x, int) for x in lsh)
+                    or lsh[0] < 0 or lsh[1] < 1 or lsh[0] * lsh[1] > self.passage_num_perm):
                 raise ConfigError(
-                    "passage_lsh must be None or (bands, rows), positive integers with bands x rows <= "
-                    f"passage_num_perm ({self.passage_num_perm}), got {lsh!r}"
+                    "passage_lsh must be None or (bands, rows), integers with bands >= 0, rows >= 1 and "
+                    f"bands x rows <= passage_num_perm ({self.passage_num_perm}), got {lsh!r}"
                 )
         for name in ("doc_threshold", "passage_threshold", "match_threshold",
                      "verbatim_ratio", "edited_ratio"):

@@ -135,7 +135,7 @@ class Fingerprinter:
             self._word_hashes.clear()
         owners: list[int] = []
         sets: list[tuple[str, ...]] = []
-        for i, p in enumerate(prepared):
+        for i, p in enumerate(prepared if self.passage_bands[0] else ()):  # 0 bands: no passage keys
             for passage in passage_sets(p, min_words=cfg.passage_min_words):
                 owners.append(i)
                 sets.append(passage.words)

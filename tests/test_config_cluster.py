@@ -17,7 +17,7 @@ from dedup.index import lsh_params, passage_banding
         ("seed", -1, "seed must be an integer in"),
         ("edited_ratio", 0.95, "edited_ratio must not exceed verbatim_ratio"),
         ("passage_lsh", (16, 8), r"bands x rows <= passage_num_perm \(27\), got \(16, 8\)"),
-        ("passage_lsh", (0, 4), "passage_lsh must be None or"),
+        ("passage_lsh", (1, 0), "passage_lsh must be None or"),
         ("passage_lsh", [4, 4], "passage_lsh must be None or"),
     ],
 )
@@ -39,6 +39,20 @@ def test_config_errors_are_dedup_errors_and_replace_validates():
 def test_passage_lsh_chooses_the_passage_bands():
     assert passage_banding(ScanConfig()) == lsh_params(0.4, 27) == (9, 3)
     assert passage_banding(ScanConfig(passage_lsh=(4, 4), passage_num_perm=16)) == (4, 4)
+
+
+def test_zero_passage_bands_leave_whole_text_candidates_only():
+    from pathlib import Path
+
+    from dedup import Document, scan_documents
+
+    seeds = sorted((Path(__file__).resolve().parent.parent / "fixtures" / "seeds").glob("*.txt"))
+    docs = [Document(p.name[:3], p.read_text(encoding="utf-8")) for p in seeds]
+    docs.append(Document("copy", docs[3].text + "\n\nOne more line at the end."))
+    full = scan_documents(docs)
+    lean = scan_documents(docs, ScanConfig(passage_lsh=(0, 3)))
+    assert {(p.a, p.b) for p in lean.pairs} == {("003", "copy")}  # the rewrites need passage keys
+    assert {("003", "copy"), ("000", "002")} <= {(p.a, p.b) for p in full.pairs}
 
 
 def test_clusters_are_connected_components():

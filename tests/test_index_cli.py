@@ -83,6 +83,20 @@ def test_stats(runner, tmp_path, corpus):
     assert "Configuration" in table
 
 
+def test_whole_text_only_index(runner, tmp_path, corpus):
+    db = str(tmp_path / "i.db")
+    result = runner.invoke(index, ["add", "--db", db, str(corpus), "--whole-text-only"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(runner.invoke(index, ["stats", "--db", db, "-f", "json"]).output)
+    assert data["passage_keys"] == 0 and data["doc_keys"] > 0 and data["config"]["passage_lsh"] == [0, 1]
+    # later adds keep the stored configuration; asking for passages on it is a clean error
+    assert runner.invoke(index, ["add", "--db", db, str(seed_path("000"))]).exit_code == 0
+    other = str(tmp_path / "full.db")
+    assert runner.invoke(index, ["add", "--db", other, str(seed_path("000"))]).exit_code == 0
+    refused = runner.invoke(index, ["add", "--db", other, str(seed_path("001")), "--whole-text-only"])
+    assert refused.exit_code == 2 and "passage_lsh" in refused.output
+
+
 def test_evict_by_duration(runner, tmp_path, corpus):
     db = str(tmp_path / "i.db")
     runner.invoke(index, ["add", "--db", db, str(corpus)])

@@ -415,3 +415,15 @@ def test_frequency_cache_follows_other_writers_and_own_writes(tmp_path):
         with SyndicationIndex(path) as fresh:
             assert own == _scores(fresh.query(seed("000")))
             assert len(fresh) == len(a) == 6
+
+
+def test_whole_text_only_index_finds_copies_not_rewrites(tmp_path):
+    lean = ScanConfig(passage_lsh=(0, 3))
+    with SyndicationIndex(tmp_path / "i.db", lean) as index:
+        index.add_many([seed("001"), seed("002"), seed("003")])
+        assert index.stats()["passage_keys"] == 0 and index.stats()["doc_keys"] > 0
+        copy = Document("copy", seed("003").text + "\n\nOne more line at the end.")
+        assert [m.id for m in index.query(copy)] == [seed("003").id]
+        assert index.query(seed("000")) == []  # a rewrite: found by passage keys only
+    with pytest.raises(IncompatibleIndexError, match="passage_lsh"):
+        SyndicationIndex(tmp_path / "i.db", ScanConfig())
