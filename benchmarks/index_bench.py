@@ -178,11 +178,14 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     index = SyndicationIndex(db, ScanConfig.from_dict(overrides))
     instrument(index)
     read_seconds = 0.0
+    tenth: float | None = None  # batches prepared before this time hold the oldest ~10 %
 
     def documents() -> Iterator[Document]:
-        nonlocal read_seconds
+        nonlocal read_seconds, tenth
         records = _records(path)
-        for _ in range(n):
+        for i in range(n):
+            if i == max(n // 10, batch_size):
+                tenth = time.time()
             start = time.perf_counter()
             r = next(records)
             doc = Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
@@ -249,6 +252,11 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         count = len(reopened)
     out["reopen_seconds"] = round(time.perf_counter() - start, 4)
     out["reopen_documents"] = count
+    with SyndicationIndex(db) as reopened:  # a crawler's sliding window: the oldest tenth goes
+        start = time.perf_counter()
+        evicted = reopened.evict(before=tenth) if tenth is not None else 0
+        seconds = time.perf_counter() - start
+    out["evict"] = {"count": evicted, "seconds": round(seconds, 2), "per_s": _rate(evicted, seconds)}
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     queue.put(out)
 
@@ -357,6 +365,10 @@ def render(m: dict[str, Any]) -> str:
                      f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
         lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
                      f"{c['store_per_s']} | {c['statuses']} |")
+        if "evict" in d:
+            e = d["evict"]
+            lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "
+                         f"{e['count']:,} documents removed |")
         if "datasketch" in run:
             x = run["datasketch"]
             lines.append(f"| {n:,} | datasketch insert | {x['add']['per_s']} | {x['add']['prepare_seconds']} | "

@@ -72,10 +72,10 @@ class ScanConfig:
     ngram: int = 5
     doc_num_perm: int = 128
     doc_threshold: float = 0.5
-    passage_num_perm: int = 27
+    passage_num_perm: int = 42
     passage_threshold: float = 0.4
     passage_min_words: int = 4
-    passage_min_hits: int = 2
+    passage_min_hits: int = 3
     passage_lsh: tuple[int, int] | None = None
     max_bucket: int = 64
     passage_max_bucket: int = 8

@@ -146,8 +146,9 @@ def candidate_array(
 
 
 #: Band keys per partition when counting pair hits (:class:`_PairHits`): a partition's pair
-#: codes, a few hundred MB at most, are what a join holds at once besides one band's keys.
-PAIRS_PER_PART = 1 << 25
+#: codes (and np.unique's working copies of them, ~4x), about 250 MB at most, are what a join
+#: holds at once besides one band's keys.
+PAIRS_PER_PART = 1 << 23
 
 
 class _PairHits:

@@ -101,7 +101,7 @@ class Fingerprints:
 
 
 #: Words a :class:`Fingerprinter` keeps hashes of (per cache) before it empties the cache.
-MEMO_LIMIT = 1_000_000
+MEMO_LIMIT = 200_000
 
 
 class Fingerprinter:

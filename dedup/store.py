@@ -641,7 +641,7 @@ class FrequencyCache:
     rarely reads them from the file at all. Bounded: emptied past ``limit`` words.
     """
 
-    def __init__(self, limit: int = 1_000_000) -> None:
+    def __init__(self, limit: int = 500_000) -> None:
         self.limit = limit
         self._version: int | None = None
         self._df: dict[str, dict[int, int]] = {}

@@ -13,7 +13,8 @@ from overrides import parse_overrides  # noqa: E402
 
 
 def test_banding_counts_pairs_per_draw():
-    rows = banding.measure(ROOT / "fixtures" / "seeds", [(9, 3), (2, 3)], draws=2)
+    assert banding.parse_banding("14x3/3") == (14, 3, 3) and banding.parse_banding("9x3") == (9, 3, 2)
+    rows = banding.measure(ROOT / "fixtures" / "seeds", [(9, 3, 2), (2, 3, 2)], draws=2)
     wide, narrow = rows
     assert wide["pairs_known"] == 6  # the four articles of the story, all pairs, over every run
     assert 0 <= narrow["mean_pairs"] <= wide["mean_pairs"] <= 6

@@ -349,6 +349,7 @@ def test_index_bench_command_line(generated, tmp_path):
     assert measured["config"] == {"passage_lsh": [6, 3]}
     run = measured["runs"][0]
     assert run["dedup"]["keys_per_doc"]["passage"] > 0
+    assert run["dedup"]["evict"]["count"] == 20  # the first batch, added before the cutoff
     assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
 

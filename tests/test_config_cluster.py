@@ -16,7 +16,7 @@ from dedup.index import lsh_params, passage_banding
         ("min_matches", "2", "min_matches must be an integer"),
         ("seed", -1, "seed must be an integer in"),
         ("edited_ratio", 0.95, "edited_ratio must not exceed verbatim_ratio"),
-        ("passage_lsh", (16, 8), r"bands x rows <= passage_num_perm \(27\), got \(16, 8\)"),
+        ("passage_lsh", (16, 8), r"bands x rows <= passage_num_perm \(42\), got \(16, 8\)"),
         ("passage_lsh", (1, 0), "passage_lsh must be None or"),
         ("passage_lsh", [4, 4], "passage_lsh must be None or"),
     ],
@@ -37,7 +37,7 @@ def test_config_errors_are_dedup_errors_and_replace_validates():
 
 
 def test_passage_lsh_chooses_the_passage_bands():
-    assert passage_banding(ScanConfig()) == lsh_params(0.4, 27) == (9, 3)
+    assert passage_banding(ScanConfig()) == lsh_params(0.4, 42) == (14, 3)
     assert passage_banding(ScanConfig(passage_lsh=(4, 4), passage_num_perm=16)) == (4, 4)
 
 
