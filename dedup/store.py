@@ -17,10 +17,12 @@ the documents sharing a band key with it (whole-text keys: any shared key; passa
 least ``config.passage_min_hits`` distinct shared keys; as in a scan, a passage key held by
 more than ``config.passage_max_bucket`` stored documents links the query to one of them only,
 the newest, and one held by ``config.max_bucket`` or more is ignored: see
-:func:`passage_hits`) and verifies each candidate with
-:func:`dedup.verify.verify` against the stored document. IDF weights come from document
-frequencies kept in the index (per language), counted as if the queried document were part
-of the indexed corpus: the same weights a scan of the index plus the query would use. What
+:func:`passage_hits`) and verifies each candidate as a scan does
+(:class:`dedup.verify.Verifier`), from the verification features stored with each document
+(:class:`~dedup.verify.TextFeatures`: no stored text is prepared again). IDF weights come
+from document frequencies kept in the index (per language, by word id), counted as if the
+queried document were part of the indexed corpus: the same weights a scan of the index plus
+the query would use; a handle keeps those it has read (:class:`FrequencyCache`). What
 a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
 many pages) are not learnt; each page's own chrome is still removed.
 
