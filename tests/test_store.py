@@ -427,3 +427,20 @@ def test_whole_text_only_index_finds_copies_not_rewrites(tmp_path):
         assert index.query(seed("000")) == []  # a rewrite: found by passage keys only
     with pytest.raises(IncompatibleIndexError, match="passage_lsh"):
         SyndicationIndex(tmp_path / "i.db", ScanConfig())
+
+
+def test_frequency_cache_forgets_a_rolled_back_batch(tmp_path):
+    path = tmp_path / "i.db"
+    with SyndicationIndex(path) as index:
+        index.add_many([seed("001"), seed("002"), seed("003")])
+        with sqlite3.connect(path) as conn:  # a batch of f-* documents fails after its counts were staged
+            conn.execute("CREATE TRIGGER fail BEFORE INSERT ON languages "
+                         "WHEN (SELECT count(*) FROM docs WHERE id LIKE 'f-%') > 0 "
+                         "BEGIN SELECT RAISE(ABORT, 'boom'); END")
+        index.query(seed("000"))  # fills the cache (after the trigger: no other writer since)
+        with pytest.raises(StoreError, match="boom"):
+            index.add_many([Document(f"f-{i}", seed("001").text + f"\n\nVariant {i}.") for i in range(3)])
+        index.add(Document("z", seed("004").text))  # commits: a stale staged count would land now
+        with SyndicationIndex(path) as fresh:
+            assert _scores(index.query(seed("000"))) == _scores(fresh.query(seed("000")))
+            assert len(index) == len(fresh) == 4
