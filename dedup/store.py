@@ -22,7 +22,10 @@ the newest, and one held by ``config.max_bucket`` or more is ignored: see
 (:class:`~dedup.verify.TextFeatures`: no stored text is prepared again). IDF weights come
 from document frequencies kept in the index (per language, by word id), counted as if the
 queried document were part of the indexed corpus: the same weights a scan of the index plus
-the query would use; a handle keeps those it has read (:class:`FrequencyCache`). What
+the query would use. The file keeps them as a table plus a log of the documents added or
+removed since it was last updated (one appended row per document, folded into the table
+every :data:`DF_FOLD` documents), and a handle keeps what it has read of both
+(:class:`FrequencyCache`). What
 a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
 many pages) are not learnt; each page's own chrome is still removed.
 
@@ -95,10 +98,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused.
+#: 4: document frequencies as a folded table plus a log of added and removed documents.
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+#: Documents logged (added or removed) before their word counts are folded into the ``df``
+#: table; a reader keeps the summed log in memory (~300 words per document).
+DF_FOLD = 5000
 #: ``PRAGMA application_id`` of a dedup index file ("ddup").
 APPLICATION_ID = 0x64647570
 #: Config fields that only steer candidate lookup at query time (nothing stored depends on them).
@@ -566,9 +573,15 @@ CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (
 CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE df (language TEXT NOT NULL, word INTEGER NOT NULL, n INTEGER NOT NULL,
                  PRIMARY KEY (language, word)) WITHOUT ROWID;
+CREATE TABLE df_log (
+    seq INTEGER PRIMARY KEY,
+    language TEXT NOT NULL,
+    sign INTEGER NOT NULL,          -- 1: a document added, -1: removed
+    words BLOB NOT NULL             -- its distinct word ids, int64 little-endian
+);
 CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
-INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0)
+INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_log', 0), ('df_generation', 0)
 """
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
@@ -596,6 +609,23 @@ def decode_body(body: bytes) -> tuple[str, TextFeatures]:
     (n,) = _TEXT_LENGTH.unpack_from(raw)
     at = _TEXT_LENGTH.size
     return raw[at:at + n].decode("utf-8"), TextFeatures.from_bytes(raw[at + n:])
+
+
+def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(words, changes)``: the distinct word ids of ``(sign, word ids)`` log rows, sorted,
+    and the sum of the signs of the rows holding each (zero sums left out).
+
+    >>> summed_log([(1, np.array([5, 7])), (1, np.array([7])), (-1, np.array([5]))])
+    (array([7]), array([2]))
+    """
+    if not rows:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    ids = np.concatenate([w for _, w in rows]).astype(np.int64)
+    signs = np.repeat(np.asarray([s for s, _ in rows], dtype=np.int64), [len(w) for _, w in rows])
+    words, inverse = np.unique(ids, return_inverse=True)
+    changes = np.bincount(inverse.reshape(-1), weights=signs, minlength=len(words)).astype(np.int64)
+    keep = changes != 0
+    return words[keep], changes[keep]
 
 
 def packed_keys(keys: np.ndarray) -> bytes:
@@ -632,38 +662,65 @@ def _marks(n: int) -> str:
 
 
 class FrequencyCache:
-    """Document frequencies one connection has read, kept between its transactions for as long
-    as no other connection writes to the file.
+    """Document frequencies as one connection reads them, kept between its transactions.
 
-    ``PRAGMA data_version`` changes when another connection commits (not when this one does),
-    and inside a transaction it describes that transaction's snapshot: :meth:`validate` empties
-    the cache when it changed. This connection's own writes are applied as they commit
-    (:meth:`record`, then :meth:`commit`; :meth:`rollback` empties the cache). So a query reads
-    exactly the counts it would read from the file, and a single writer (the common case)
-    rarely reads them from the file at all. Bounded: emptied past ``limit`` words.
+    The file keeps them in two parts (see :class:`SyndicationIndex`): the ``df`` table, which
+    changes only when the log is folded into it (``df_generation`` counts the folds), and
+    ``df_log``, one row per document added (+1) or removed (-1) since, appended in ``seq``
+    order. This cache keeps the table counts it has read, valid until the next fold, and the
+    sum of the log rows it has read; :meth:`sync` reads what changed since (nothing when
+    ``PRAGMA data_version`` says no other connection wrote and this one did not, see
+    :meth:`touch`): new log rows only, or everything again after a fold. Other writers'
+    documents therefore cost a reader one small read each, not its whole cache. So a query
+    reads exactly the counts it would read from the file. Bounded: emptied past ``limit``
+    table words (the log part is bounded by the fold size).
     """
 
     def __init__(self, limit: int = 500_000) -> None:
         self.limit = limit
         self._version: int | None = None
-        self._df: dict[str, dict[int, int]] = {}
-        self._totals: dict[str, int] | None = None
+        self._stale = True
+        self._generation: int | None = None
+        self._seq = 0
+        self._table: dict[str, dict[int, int]] = {}
+        self._log: dict[str, Counter[int]] = {}
+        self._totals: dict[str, int] = {}
         self._size = 0
-        self._pending: list[tuple[Counter[tuple[str, int]], Counter[str], int]] = []
 
     def clear(self) -> None:
-        self._df, self._totals, self._size, self._pending = {}, None, 0, []
+        self._version, self._stale, self._generation, self._seq = None, True, None, 0
+        self._table, self._log, self._totals, self._size = {}, {}, {}, 0
 
-    def validate(self, conn: sqlite3.Connection) -> None:
-        """Empty the cache if another connection has written since it was filled."""
+    def touch(self) -> None:
+        """This connection wrote (or tried to): the next :meth:`sync` reads the file again."""
+        self._stale = True
+
+    def sync(self, conn: sqlite3.Connection) -> None:
+        """Catch up with the file, inside a transaction and before its own writes (its snapshot
+        is what the counts then describe)."""
         version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version != self._version or self._size > self.limit:
-            self.clear()
-            self._version = version
+        if version == self._version and not self._stale and self._size <= self.limit:
+            return
+        self._version, self._stale = version, False
+        generation = conn.execute("SELECT n FROM counts WHERE name = 'df_generation'").fetchone()[0]
+        if generation != self._generation or self._size > self.limit:
+            self._table, self._log, self._seq, self._size = {}, {}, 0, 0
+            self._generation = generation
+        rows = conn.execute("SELECT seq, language, sign, words FROM df_log WHERE seq > ? ORDER BY seq",
+                            (self._seq,)).fetchall()
+        for seq, language, sign, blob in rows:
+            counts = self._log.setdefault(language, Counter())
+            words = np.frombuffer(blob, dtype="<i8").tolist()
+            if sign > 0:
+                counts.update(words)
+            else:
+                counts.subtract(words)
+            self._seq = seq
+        self._totals = dict(conn.execute("SELECT language, n FROM languages").fetchall())
 
     def frequencies(self, conn: sqlite3.Connection, language: str, ids: np.ndarray) -> np.ndarray:
         """Documents of ``language`` containing each of the distinct word ``ids``."""
-        known = self._df.setdefault(language, {})
+        known = self._table.setdefault(language, {})
         words = ids.tolist()
         missing = [w for w in words if w not in known]
         for chunk in _chunks(missing):
@@ -672,32 +729,17 @@ class FrequencyCache:
             for w in chunk:
                 known[w] = found.get(w, 0)
         self._size += len(missing)
+        log = self._log.get(language)
+        if log:
+            return np.fromiter((known[w] + log[w] for w in words), dtype=np.int64, count=len(words))
         return np.fromiter((known[w] for w in words), dtype=np.int64, count=len(words))
 
-    def totals(self, conn: sqlite3.Connection) -> dict[str, int]:
-        if self._totals is None:
-            self._totals = dict(conn.execute("SELECT language, n FROM languages").fetchall())
+    def totals(self) -> dict[str, int]:
         return dict(self._totals)
 
-    def record(self, df: Counter[tuple[str, int]], languages: Counter[str], sign: int) -> None:
-        """Counts this connection's open transaction adds (``sign`` 1) or removes (-1)."""
-        self._pending.append((df, languages, sign))
-
-    def commit(self) -> None:
-        for df, languages, sign in self._pending:
-            for (lang, word), n in df.items():
-                known = self._df.get(lang)
-                if known is not None and word in known:
-                    known[word] += sign * n
-            if self._totals is not None:
-                for lang, n in languages.items():
-                    self._totals[lang] = self._totals.get(lang, 0) + sign * n
-                self._totals = {lang: n for lang, n in self._totals.items() if n > 0}
-        self._pending = []
-
-    def rollback(self) -> None:
-        self.clear()
-        self._version = None
+    def logged(self) -> dict[str, Counter[int]]:
+        """The summed log: per language, the change of each word's count since the last fold."""
+        return self._log
 
 
 class SyndicationIndex(BaseSyndicationIndex):
@@ -762,7 +804,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         if os.getpid() != self._pid:  # a connection must not cross fork(): open our own
             self._pid = os.getpid()
             self._conn = self._connect()
-            self._cache.rollback()
+            self._cache.clear()
         return self._conn
 
     def _retry(self, step: Callable[[], T]) -> T:
@@ -793,11 +835,9 @@ class SyndicationIndex(BaseSyndicationIndex):
                     result = work(conn)
                     conn.execute("COMMIT")
                 except BaseException:
-                    self._cache.rollback()
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
-                self._cache.commit()
                 return result
 
             try:
@@ -855,9 +895,9 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._delete(conn, old)
         # rowids are assigned here, under the write lock, so that key rows go in one executemany
         first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0]
-        df: Counter[tuple[str, int]] = Counter()
         languages: Counter[str] = Counter()
         rows = []
+        logged = []
         doc_parts: list[tuple[np.ndarray, int]] = []
         passage_parts: list[tuple[np.ndarray, int]] = []
         for rowid, e in enumerate(entries, first):
@@ -869,7 +909,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                          packed_keys(dk), packed_keys(pk)))
             doc_parts.append((dk, rowid))
             passage_parts.append((pk, rowid))
-            df.update((lang, w) for w in e.words.tolist())
+            logged.append((lang, 1, keys_to_bytes(e.words)))
             languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
@@ -877,12 +917,9 @@ class SyndicationIndex(BaseSyndicationIndex):
         n_passage = self._write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)", passage_parts)
         conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?",
                          ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
-        conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
-                         "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
-                         ((lang, w, n) for (lang, w), n in sorted(df.items())))
-        self._cache.record(df, languages, 1)
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
+        self._log_words(conn, logged)
 
     @staticmethod
     def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> int:
@@ -903,28 +940,61 @@ class SyndicationIndex(BaseSyndicationIndex):
         """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
         if not rows:
             return
-        df: Counter[tuple[str, int]] = Counter()
         languages: Counter[str] = Counter()
+        logged = []
         doc_parts: list[tuple[np.ndarray, int]] = []
         passage_parts: list[tuple[np.ndarray, int]] = []
         for rowid, lang, body, dkeys, pkeys in rows:
             doc_parts.append((unpacked_keys(dkeys), rowid))
             passage_parts.append((unpacked_keys(pkeys), rowid))
             _, features = decode_body(body)
-            df.update((lang, w) for w in word_ids(features).tolist())
+            logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
         n_doc = self._write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
         n_passage = self._write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
         conn.executemany("UPDATE counts SET n = n - ? WHERE name = ?",
                          ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
         conn.executemany("DELETE FROM docs WHERE rowid = ?", ((r[0],) for r in rows))
-        conn.executemany("UPDATE df SET n = n - ? WHERE language = ? AND word = ?",
-                         ((n, lang, w) for (lang, w), n in sorted(df.items())))
-        conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0", sorted(df))
         conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
                          ((n, lang) for lang, n in languages.items()))
-        self._cache.record(df, languages, -1)
         conn.execute("DELETE FROM languages WHERE n <= 0")
+        self._log_words(conn, logged)
+
+    def _log_words(self, conn: sqlite3.Connection, rows: Sequence[tuple[str, int, bytes]]) -> None:
+        """Append ``(language, sign, word ids)`` rows to the document-frequency log, folding
+        the log into the ``df`` table once it holds :data:`DF_FOLD` documents.
+
+        One row per document: a commit appends to the end of one table instead of updating
+        the counts of some 300 words spread over the whole ``df`` table (which made a
+        single-document commit write ~160 pages). The fold updates each word once, in key
+        order, for thousands of documents.
+        """
+        self._cache.touch()
+        if not rows:
+            return
+        conn.executemany("INSERT INTO df_log (language, sign, words) VALUES (?, ?, ?)", rows)
+        conn.execute("UPDATE counts SET n = n + ? WHERE name = 'df_log'", (len(rows),))
+        if conn.execute("SELECT n FROM counts WHERE name = 'df_log'").fetchone()[0] >= DF_FOLD:
+            self._fold(conn)
+
+    @staticmethod
+    def _fold(conn: sqlite3.Connection) -> None:
+        """Add the summed log to the ``df`` table and empty the log (a new generation)."""
+        parts: dict[str, list[tuple[int, np.ndarray]]] = {}
+        for language, sign, blob in conn.execute("SELECT language, sign, words FROM df_log"):
+            parts.setdefault(language, []).append((sign, np.frombuffer(blob, dtype="<i8")))
+        for language in sorted(parts):
+            words, counts = summed_log(parts[language])
+            conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
+                             "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
+                             ((language, w, n) for w, n in zip(words.tolist(), counts.tolist(), strict=True)))
+            fell = words[counts < 0].tolist()
+            conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0",
+                             ((language, w) for w in fell))
+        conn.execute("DELETE FROM df_log")
+        conn.execute("UPDATE counts SET n = 0 WHERE name = 'df_log'")
+        conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'df_generation'")
+        log.debug("document-frequency log folded")
 
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
                  progress: Progress | None = None) -> int:
@@ -1018,9 +1088,9 @@ class SyndicationIndex(BaseSyndicationIndex):
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
                      ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
         conn: sqlite3.Connection = reader
-        self._cache.validate(conn)
+        self._cache.sync(conn)
         df = {lang: self._cache.frequencies(conn, lang or "", ids) for lang, ids in needed.items()}
-        totals = {(lang or None): n for lang, n in self._cache.totals(conn).items()}
+        totals = {(lang or None): n for lang, n in self._cache.totals().items()}
         return df, totals
 
     def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
@@ -1084,7 +1154,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 "documents": documents,
                 "doc_keys": counts.get("doc_keys", 0),
                 "passage_keys": counts.get("passage_keys", 0),
-                "words": conn.execute("SELECT count(*) FROM df").fetchone()[0],
+                "words": self._word_count(conn),
                 "languages": {(lang or "unknown"): n for lang, n in
                               conn.execute("SELECT language, n FROM languages ORDER BY language")},
                 "oldest": oldest,
@@ -1096,6 +1166,21 @@ class SyndicationIndex(BaseSyndicationIndex):
                                 if os.path.exists(p))
         out["config"] = self.config.to_dict()
         return out
+
+    def _word_count(self, conn: sqlite3.Connection) -> int:
+        """Distinct (language, word) pairs some stored document holds: the ``df`` table's
+        rows, corrected by the unfolded log."""
+        count = int(conn.execute("SELECT count(*) FROM df").fetchone()[0])
+        self._cache.sync(conn)
+        for language, changes in self._cache.logged().items():
+            ids = np.asarray(sorted(w for w, n in changes.items() if n), dtype=np.int64)
+            if not ids.size:
+                continue
+            # a word's table count is what it had before the log: cached reads are those too
+            total = self._cache.frequencies(conn, language, ids)
+            before = total - np.fromiter((changes[w] for w in ids.tolist()), dtype=np.int64, count=ids.size)
+            count += int(np.count_nonzero((before <= 0) & (total > 0)) - np.count_nonzero((before > 0) & (total <= 0)))
+        return count
 
     def close(self) -> None:
         with self._lock:

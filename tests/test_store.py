@@ -444,3 +444,64 @@ def test_frequency_cache_forgets_a_rolled_back_batch(tmp_path):
         with SyndicationIndex(path) as fresh:
             assert _scores(index.query(seed("000"))) == _scores(fresh.query(seed("000")))
             assert len(index) == len(fresh) == 4
+
+
+def _true_frequencies(path: Path) -> dict[tuple[str, int], int]:
+    """Document frequencies counted from the stored documents themselves."""
+    from dedup.store import decode_body, word_ids
+
+    counts: dict[tuple[str, int], int] = {}
+    with sqlite3.connect(path) as conn:
+        for language, body in conn.execute("SELECT language, body FROM docs"):
+            for w in word_ids(decode_body(body)[1]).tolist():
+                counts[(language, w)] = counts.get((language, w), 0) + 1
+    return counts
+
+
+def _answered_frequencies(index: SyndicationIndex, words: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """What ``index`` answers for ``words`` (its cache and the file, as a query reads them)."""
+    import numpy as np
+
+    def work(conn: sqlite3.Connection) -> dict[tuple[str, int], int]:
+        index._cache.sync(conn)
+        out = {}
+        for language in sorted({lang for lang, _ in words}):
+            ids = np.unique(np.array([w for lang, w in words if lang == language], dtype=np.int64))
+            out.update(zip(((language, w) for w in ids.tolist()),
+                           index._cache.frequencies(conn, language, ids).tolist(), strict=True))
+        return out
+
+    return index._transaction(work, write=False)
+
+
+def test_document_frequency_log_folds_exactly(tmp_path, monkeypatch):
+    """Counts live in a table plus a log of added and removed documents, folded in batches:
+    whatever the fold points, two handles must answer the counts of the stored documents."""
+    from dedup import store
+
+    monkeypatch.setattr(store, "DF_FOLD", 4)
+    path = tmp_path / "i.db"
+    docs = synthetic_docs("f", 24, 5)
+    with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
+        seen: set[tuple[str, int]] = set()
+        steps = [
+            lambda: a.add_many(docs[:10], batch_size=3, added=100.0),
+            lambda: b.add(docs[10], added=100.0),
+            lambda: a.add(Document(docs[0].id, docs[11].text), added=300.0),  # replaced
+            lambda: b.remove(docs[1].id),
+            lambda: a.add_many(docs[12:20], batch_size=5, added=200.0),
+            lambda: b.evict(before=150.0),
+            lambda: a.add_many([seed("001"), seed("003")], added=400.0),  # another language
+        ]
+        generations = set()
+        for step in steps:
+            step()
+            truth = _true_frequencies(path)
+            seen |= set(truth)
+            for handle in (a, b):
+                answered = _answered_frequencies(handle, sorted(seen))
+                assert answered == {w: truth.get(w, 0) for w in sorted(seen)}
+                assert handle.stats()["words"] == len(truth)
+            with sqlite3.connect(path) as conn:
+                generations.add(conn.execute("SELECT n FROM counts WHERE name = 'df_generation'").fetchone()[0])
+        assert len(generations) > 2  # the log was folded several times along the way
