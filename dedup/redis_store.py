@@ -51,7 +51,6 @@ from dedup.store import (
     Progress,
     Stored,
     Verdict,
-    batches,
     check_format,
     decode_features,
     encode_features,
@@ -199,11 +198,12 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
     # -- writing -------------------------------------------------------------------------
 
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
-                 progress: Progress | None = None) -> int:
-        """Add documents in batches, each one ``MULTI``/``EXEC`` transaction; ids replace."""
+                 progress: Progress | None = None, jobs: int | None = 1) -> int:
+        """Add documents in batches, each one ``MULTI``/``EXEC`` transaction; ids replace.
+        ``jobs`` > 1 (0: one per core) prepares batches on worker processes."""
         count = 0
-        for batch in batches(documents, batch_size):
-            entries = unique_by_id(self._entries(batch, added))
+        for prepared in self._prepared_batches(documents, batch_size, added, jobs):
+            entries = unique_by_id(prepared)
             try:
                 with self._redis.pipeline(transaction=True) as pipe:
                     for e in entries:
@@ -211,7 +211,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                     pipe.execute()
             except self._errors.RedisError as exc:
                 raise StoreError(f"Redis index {self.namespace!r}: {exc}") from exc
-            count += len(batch)
+            count += len(prepared)
             if progress is not None:
                 progress("add", count, 0)
         return count

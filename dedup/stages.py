@@ -255,7 +255,7 @@ def as_config(config: ScanConfig | Mapping[str, Any] | None) -> ScanConfig:
 
 
 #: A document as it crosses process boundaries: a :class:`Document`, or just ``(id, text)``
-#: (all that preparation and verification read; ``Document.meta`` does not pickle).
+#: (all that preparation and verification read: less to send than a whole document).
 DocLike = Document | tuple[str, str]
 
 

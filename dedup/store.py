@@ -77,8 +77,10 @@ from dedup import __version__
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
+from dedup.parallel import Task, make_backend, resolve_jobs
 from dedup.prepare import Prepared
 from dedup.scan import Fingerprinter
+from dedup.stages import Workspace
 from dedup.types import Document
 from dedup.verify import RELATIONS, IdfTable, Relation, TextFeatures, Verifier
 
@@ -202,10 +204,12 @@ class Entry:
 
     Keys are the uint64 LSH band keys viewed as int64 (SQLite integers are signed), distinct;
     ``words`` the distinct :func:`~dedup.verify.word_id` of its content words, sorted.
+    ``prepared`` is None in entries prepared by a worker process to be stored (storing reads
+    the features only; the prepared text is what is large to send).
     """
 
     doc: Document
-    prepared: Prepared
+    prepared: Prepared | None
     features: TextFeatures
     doc_keys: np.ndarray
     passage_keys: np.ndarray
@@ -215,7 +219,7 @@ class Entry:
 
     @property
     def language(self) -> str | None:
-        return self.prepared.language
+        return self.features.language
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,8 +355,9 @@ class BaseSyndicationIndex(ABC):
 
     @abstractmethod
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
-                 progress: Progress | None = None) -> int:
-        """Add documents, one transaction per batch; return how many were added."""
+                 progress: Progress | None = None, jobs: int | None = 1) -> int:
+        """Add documents, one transaction per batch (prepared on ``jobs`` processes); return
+        how many were given."""
 
     @abstractmethod
     def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
@@ -407,25 +412,24 @@ class BaseSyndicationIndex(ABC):
                  ) -> list[Entry]:
         """Prepare and fingerprint a batch (signatures computed in bulk); ``store``: to be added,
         so the backend encodes them now (:meth:`_encode`), outside its write lock."""
-        for d in documents:
-            if not isinstance(d, Document):
-                raise TypeError(f"expected dedup.Document, got {type(d).__name__}")
-        when = time.time() if added is None else float(added)
-        fp = self._fingerprinter
-        prepared = [fp.prepare(d) for d in documents]
-        features = [fp.features(p) for p in prepared]
-        prints = fp.fingerprints(prepared, features)
-        doc_keys = band_keys(prints.doc, *fp.doc_bands).view(np.int64)
-        passage_keys = band_keys(prints.passages, *fp.passage_bands).view(np.int64)
-        bounds = np.searchsorted(prints.passage_owner, np.arange(len(documents) + 1))
-        out = []
-        for i, (d, p, f) in enumerate(zip(documents, prepared, features, strict=True)):
-            # a text without sentences has no whole-text signature worth a bucket
-            dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
-            pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
-            entry = Entry(d, p, f, dk, pk, word_ids(f), when)
-            out.append(self._encode(entry) if store else entry)
-        return out
+        entries = make_entries(self._fingerprinter, documents, added)
+        return [self._encode(e) for e in entries] if store else entries
+
+    def _prepared_batches(self, documents: Iterable[Document], batch_size: int, added: float | None,
+                          jobs: int | None) -> Iterator[list[Entry]]:
+        """The entries to store, batch by batch, encoded (:meth:`_encode`): prepared here, or on
+        ``jobs`` worker processes (0 or None: one per core) while this process stores the
+        previous batches."""
+        workers = resolve_jobs(jobs)
+        if workers == 1:
+            for batch in batches(documents, batch_size):
+                yield self._entries(batch, added, store=True)
+            return
+        config = self.config.to_dict()
+        tasks: Iterator[Task] = (((batch, config, added), {}) for batch in batches(documents, batch_size))
+        with make_backend(workers) as backend:
+            for entries in backend.map(entries_shard, tasks):
+                yield [self._encode(e) for e in entries]
 
     def _encode(self, entry: Entry) -> Entry:
         """``entry`` with what the backend stores encoded ahead of time (outside any lock)."""
@@ -463,7 +467,8 @@ class BaseSyndicationIndex(ABC):
         found = found[:limit]
         if align:
             # alignment reads prepared sentences: the stored text is prepared again (only here)
-            found = [(_with_alignment(m, self._fingerprinter.prepare(s.doc), entry.prepared, self.config, idf), s)
+            derived = entry.prepared if entry.prepared is not None else self._fingerprinter.prepare(entry.doc)
+            found = [(_with_alignment(m, self._fingerprinter.prepare(s.doc), derived, self.config, idf), s)
                      for m, s in found]
         return [m for m, _ in found]
 
@@ -486,6 +491,37 @@ class BaseSyndicationIndex(ABC):
         if isinstance(text_or_document, str):
             return Document("<query>", text_or_document), None
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
+
+
+def make_entries(fp: Fingerprinter, documents: Sequence[Document], added: float | None = None) -> list[Entry]:
+    """Prepare and fingerprint a batch of documents (signatures computed in bulk); ``added``
+    (unix seconds) defaults to now."""
+    for d in documents:
+        if not isinstance(d, Document):
+            raise TypeError(f"expected dedup.Document, got {type(d).__name__}")
+    when = time.time() if added is None else float(added)
+    prepared = [fp.prepare(d) for d in documents]
+    features = [fp.features(p) for p in prepared]
+    prints = fp.fingerprints(prepared, features)
+    doc_keys = band_keys(prints.doc, *fp.doc_bands).view(np.int64)
+    passage_keys = band_keys(prints.passages, *fp.passage_bands).view(np.int64)
+    bounds = np.searchsorted(prints.passage_owner, np.arange(len(documents) + 1))
+    out = []
+    for i, (d, p, f) in enumerate(zip(documents, prepared, features, strict=True)):
+        # a text without sentences has no whole-text signature worth a bucket
+        dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
+        pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
+        out.append(Entry(d, p, f, dk, pk, word_ids(f), when))
+    return out
+
+
+def entries_shard(documents: Sequence[Document], config: Mapping[str, Any], added: float | None, *,
+                  workspace: Workspace) -> list[Entry]:
+    """What a worker process runs for ``add_many(..., jobs=N)``: :func:`make_entries` without
+    the prepared texts (storing reads the features only)."""
+    fp = workspace.fingerprinter(ScanConfig.from_dict(dict(config)))
+    return [Entry(e.doc, None, e.features, e.doc_keys, e.passage_keys, e.words, e.added)
+            for e in make_entries(fp, documents, added)]
 
 
 def _with_alignment(match: Match, source: Prepared, derived: Prepared, config: ScanConfig, idf: IdfTable
@@ -997,18 +1033,20 @@ class SyndicationIndex(BaseSyndicationIndex):
         log.debug("document-frequency log folded")
 
     def add_many(self, documents: Iterable[Document], batch_size: int = 500, *, added: float | None = None,
-                 progress: Progress | None = None) -> int:
+                 progress: Progress | None = None, jobs: int | None = 1) -> int:
         """Add documents in batches of ``batch_size``, one transaction per batch.
 
         A stored document with the same id is replaced (within a batch, the last one wins).
-        ``added`` (unix seconds, default now) is the time eviction goes by. Returns the number
-        of documents given.
+        ``added`` (unix seconds, default now) is the time eviction goes by. ``jobs`` > 1 (0:
+        one per core) prepares batches on that many worker processes while this one writes:
+        for bulk loads, where preparing articles is most of the time. Returns the number of
+        documents given.
         """
         count = 0
-        for batch in batches(documents, batch_size):
-            entries = self._entries(batch, added, store=True)  # the slow part, outside the write lock
+        # preparing is the slow part: done outside the write lock
+        for entries in self._prepared_batches(documents, batch_size, added, jobs):
             self._transaction(partial(self._insert, entries=entries), write=True)
-            count += len(batch)
+            count += len(entries)
             if progress is not None:
                 progress("add", count, 0)
         return count

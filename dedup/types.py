@@ -57,6 +57,11 @@ class Document:
             raise TypeError(f"Document.text must be str, got {type(self.text).__name__}")
         object.__setattr__(self, "meta", _frozen_mapping(self.meta))
 
+    def __reduce__(self) -> tuple[type[Document], tuple[Any, ...]]:
+        # the read-only view of meta does not pickle; a copy of its dict does
+        return (Document, (self.id, self.text, self.path, self.title, self.url, self.date, self.source,
+                           dict(self.meta)))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "path": self.path, "chars": len(self.text)}
         for key in ("title", "url", "date", "source"):

@@ -152,3 +152,14 @@ def test_every_command_help_ends_with_an_example(runner):
         doc = (index.commands[name].help if name else index.help) or ""
         assert "Example" in text, name
         assert doc.rstrip().splitlines()[-2].strip() == "Example:", name
+
+
+def test_add_on_worker_processes(runner, tmp_path, corpus):
+    db = str(tmp_path / "i.db")
+    result = runner.invoke(index, ["add", "--db", db, str(corpus), "--jobs", "2", "--batch-size", "1",
+                                   "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["added"] == 3 and len(data["skipped"]) == 1
+    with SyndicationIndex(db) as idx:
+        assert sorted(idx.ids()) == sorted(p.name for p in corpus.glob("00*.txt"))

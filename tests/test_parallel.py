@@ -212,3 +212,13 @@ def test_line_counts_in_arrays_sum_like_dicts(parts, min_docs):
         counts.add(part)
     config = {"boilerplate_min_docs": min_docs}
     assert counts.frequent(50, config) == frequent_lines(total, 50, min_docs=min_docs)
+
+
+def test_documents_cross_process_boundaries_with_their_metadata():
+    import pickle
+
+    doc = Document("a", "Some text.", path="a.txt", title="T", url="https://x.org/a", date="2025-12-31",
+                   source="AFP", meta={"lang": "fr", "tags": ["x"]})
+    back = pickle.loads(pickle.dumps(doc))
+    assert back == doc and dict(back.meta) == {"lang": "fr", "tags": ["x"]}
+    assert isinstance(back.meta, type(doc.meta))  # still a read-only view

@@ -93,7 +93,8 @@ def test_open_index_picks_redis_for_urls(redis_url, namespace):
 def test_restart_keeps_documents_and_configuration(redis_url, namespace):
     config = ScanConfig(min_matches=3)
     with RedisSyndicationIndex(redis_url, config, namespace=namespace) as index:
-        index.add_many([seed("002"), seed("003")])
+        # prepared on worker processes, under the index's configuration
+        assert index.add_many([seed("002"), seed("003")], batch_size=1, jobs=2) == 2
     with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
         assert index.config == config
         assert len(index) == 2 and seed("002").id in index

@@ -505,3 +505,24 @@ def test_document_frequency_log_folds_exactly(tmp_path, monkeypatch):
             with sqlite3.connect(path) as conn:
                 generations.add(conn.execute("SELECT n FROM counts WHERE name = 'df_generation'").fetchone()[0])
         assert len(generations) > 2  # the log was folded several times along the way
+
+
+def test_add_many_on_worker_processes_stores_what_one_process_stores(tmp_path):
+    docs = [seed(p) for p in ("001", "002", "003", "004")] + synthetic_docs("w", 9, 3)
+    stored = {}
+    for jobs in (1, 2):
+        path = tmp_path / f"jobs{jobs}.db"
+        progress: list[int] = []
+        with SyndicationIndex(path) as index:
+            given = index.add_many(docs, batch_size=3, added=50.0, jobs=jobs,
+                                   progress=lambda stage, done, total, seen=progress: seen.append(done))
+            stats = index.stats()
+            matches = _scores(index.query(seed("000"))), _scores(index.query(docs[7].text))
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute("SELECT id, added, language, body, doc_keys, passage_keys FROM docs "
+                                "ORDER BY rowid").fetchall()
+        assert given == len(docs) and progress == [3, 6, 9, 12, 13]
+        stored[jobs] = (rows, {k: stats[k] for k in ("documents", "doc_keys", "passage_keys", "words", "languages")},
+                        matches, _true_frequencies(path))
+    assert stored[2] == stored[1]
+    assert stored[1][2][0]  # the seeds' story is found

@@ -129,8 +129,11 @@ def index() -> None:
 @click.option("--whole-text-only", is_flag=True,
               help="Create the index without passage keys: several times smaller and faster, it finds copies, "
                    "syndicated and lightly edited articles but not rewrites or partial reuse.")
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Processes that prepare articles while this one writes (0: one per core); for bulk loads.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
-def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_only: bool, quiet: bool) -> None:
+def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_only: bool, jobs: int,
+        quiet: bool) -> None:
     """Add the articles in FILES to the index (created if missing).
 
     FILES are files or folders read as by "dedup scan". An article whose id is already in
@@ -145,7 +148,7 @@ def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_
     skipped: list[Skipped] = []
     config = ScanConfig(passage_lsh=(0, 1)) if whole_text_only else None
     with open_index(db, config) as idx, ProgressBars(enabled=not quiet and sys.stderr.isatty()) as bars:
-        added = idx.add_many(_split(files, skipped), batch_size=batch_size, progress=bars.update)
+        added = idx.add_many(_split(files, skipped), batch_size=batch_size, progress=bars.update, jobs=jobs)
         total = len(idx)
     if fmt == "json":
         _echo_json({"added": added, "documents": total, "skipped": [s.to_dict() for s in skipped]})
