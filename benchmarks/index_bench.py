@@ -20,7 +20,7 @@ For each size N, two child processes (so that each peak RSS is its own):
 Usage::
 
     python benchmarks/index_bench.py benchmarks/out/c100k/docs.jsonl --sizes 10000,100000 \\
-        --absent benchmarks/out/c20k/docs.jsonl [--sample 1000] [--batch-size 500] \\
+        --absent benchmarks/out/c20k/docs.jsonl [--sample 1000] [--batch-size 500] [--jobs 1] \\
         [--workdir /tmp/index-bench] [--json out.json]
 
 Queries of "absent" documents come from the corpus after the first N documents, or from
@@ -158,7 +158,7 @@ def _disk(db: str, n: int) -> dict[str, Any]:
 
 
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
-               overrides: dict[str, Any], queue: Any) -> None:
+               overrides: dict[str, Any], jobs: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
     from dedup.store import SyndicationIndex
 
@@ -172,7 +172,7 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     def instrument(index: SyndicationIndex) -> None:
         # the store's own steps, timed in place (instance attributes shadow the methods)
         for name, attr in (("prepare", "_entries"), ("lookup", "_lookup"), ("load", "_load"),
-                           ("frequencies", "_frequencies")):
+                           ("frequencies", "_frequencies"), ("insert", "_insert")):
             setattr(index, attr, clock.wrap(name, getattr(index, attr)))
 
     index = SyndicationIndex(db, ScanConfig.from_dict(overrides))
@@ -192,11 +192,16 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
             read_seconds += time.perf_counter() - start
             yield doc
 
-    out: dict[str, Any] = {"docs": n, "batch_size": batch_size, "config": overrides}
+    out: dict[str, Any] = {"docs": n, "batch_size": batch_size, "jobs": jobs, "config": overrides}
     start = time.perf_counter()
-    index.add_many(documents(), batch_size=batch_size)
+    index.add_many(documents(), batch_size=batch_size, jobs=jobs)
     total = time.perf_counter() - start - read_seconds
-    out["add"] = _split(n, total, clock.take())
+    parts = clock.take()
+    if jobs != 1:
+        # workers prepare; this process encodes and writes: the store's part is the writing,
+        # the rest of the time went to waiting for prepared batches
+        parts["prepare"] = total - parts["insert"]
+    out["add"] = _split(n, total, parts)
     out["add"]["read_seconds"] = round(read_seconds, 2)
     stats = index.stats()
     out["keys_per_doc"] = {"doc": round(stats["doc_keys"] / n, 1), "passage": round(stats["passage_keys"] / n, 1)}
@@ -320,14 +325,14 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
 
 
 def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, workdir: str,
-            datasketch: bool = True, overrides: dict[str, Any] | None = None,
+            datasketch: bool = True, overrides: dict[str, Any] | None = None, jobs: int = 1,
             log: Callable[[str], None] = print) -> dict[str, Any]:
     os.makedirs(workdir, exist_ok=True)
     runs = []
     for n in sizes:
         log(f"dedup index, {n:,} documents ...")
         run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir,
-                                                          overrides or {})}
+                                                          overrides or {}, jobs)}
         if datasketch:
             log(f"datasketch MinHashLSH, {n:,} documents ...")
             run["datasketch"] = _child(_run_datasketch, path, absent, n, sample)
@@ -353,7 +358,8 @@ def render(m: dict[str, Any]) -> str:
         n, d = run["size"], run["dedup"]
         a, q, c = d["add"], d["query"], d["check"]
         keys = d.get("keys_per_doc", {})
-        lines.append(f"| {n:,} | dedup add_many (batch {d['batch_size']}) | {a['per_s']} | {a['prepare_seconds']} | "
+        how = f"batch {d['batch_size']}" + (f", jobs {d['jobs']}" if d.get("jobs", 1) != 1 else "")
+        lines.append(f"| {n:,} | dedup add_many ({how}) | {a['per_s']} | {a['prepare_seconds']} | "
                      f"{a['store_seconds']} | {a['store_per_s']} | {keys.get('doc')} + {keys.get('passage')} "
                      f"band keys/doc |")
         lines.append(f"| {n:,} | dedup query | {q['per_s']} | {q['prepare_seconds']} | {q['store_seconds']} | "
@@ -398,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
                                                        "too few beyond the largest size")
     parser.add_argument("--sample", type=int, default=1000, help="queries and checks per size (default 1000)")
     parser.add_argument("--batch-size", type=int, default=500, help="add_many batch size (default 500)")
+    parser.add_argument("--jobs", type=int, default=1, help="add_many jobs: processes preparing documents (default "
+                                                            "1: this one; then store-only = time in the write "
+                                                            "transactions)")
     parser.add_argument("--workdir", default=None, help="where the index files go (default: a temporary folder, "
                                                         "deleted afterwards)")
     parser.add_argument("--no-datasketch", action="store_true", help="skip the datasketch MinHashLSH runs")
@@ -409,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"index-bench-{os.getpid()}")
     try:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
-                    workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides,
+                    workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides, jobs=args.jobs,
                     log=lambda s: print(s, file=sys.stderr, flush=True))
     finally:
         if args.workdir is None:

@@ -354,6 +354,18 @@ def test_index_bench_command_line(generated, tmp_path):
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
 
 
+def test_index_bench_prepares_on_worker_processes(generated, tmp_path):
+    import index_bench
+
+    out, _, _, _ = generated
+    result = tmp_path / "ib.json"
+    assert index_bench.main([str(out / "docs.jsonl"), "--sizes", "60", "--sample", "10", "--batch-size", "20",
+                             "--jobs", "2", "--no-datasketch", "--json", str(result)]) == 0
+    add = json.loads(result.read_text(encoding="utf-8"))["runs"][0]["dedup"]["add"]
+    assert add["count"] == 60 and add["store_seconds"] <= add["seconds"]
+    assert abs(add["store_seconds"] - add["insert_seconds"]) <= 0.011  # store-only: the write transactions
+
+
 def test_tiles_keep_offsets_relations_and_truth(generated, tmp_path):
     """A tiled corpus: tile 0 is the base, other tiles relabel content words (same lengths,
     so every truth span still covers text that both documents of a pair share)."""
