@@ -120,6 +120,7 @@ T = TypeVar("T")
 
 _RELATION_RANK = {r: i for i, r in enumerate(RELATIONS)}
 _SQL_CHUNK = 500  # rows per eviction transaction
+_FOLD_CHUNK = 50_000  # words per statement when the frequency log is folded
 # bound parameters per IN (...) list: SQLite >= 3.32 allows 32766, older ones 999
 _IN_CHUNK = 8000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 900
 # band keys kept in the SQLite file: SQLite stores an integer below 2**47 in 6 bytes instead of
@@ -664,6 +665,14 @@ def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.n
     return words[keep], changes[keep]
 
 
+def _summed_log_of(conn: sqlite3.Connection) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """:func:`summed_log` of the file's ``df_log``, per language."""
+    parts: dict[str, list[tuple[int, np.ndarray]]] = {}
+    for language, sign, blob in conn.execute("SELECT language, sign, words FROM df_log"):
+        parts.setdefault(language, []).append((sign, np.frombuffer(blob, dtype="<i8")))
+    return {language: summed_log(parts[language]) for language in sorted(parts)}
+
+
 def packed_keys(keys: np.ndarray) -> bytes:
     """Stored (47-bit, non-negative) keys as 6 little-endian bytes each."""
     return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :6].tobytes()
@@ -772,10 +781,6 @@ class FrequencyCache:
 
     def totals(self) -> dict[str, int]:
         return dict(self._totals)
-
-    def logged(self) -> dict[str, Counter[int]]:
-        """The summed log: per language, the change of each word's count since the last fold."""
-        return self._log
 
 
 class SyndicationIndex(BaseSyndicationIndex):
@@ -1016,14 +1021,13 @@ class SyndicationIndex(BaseSyndicationIndex):
     @staticmethod
     def _fold(conn: sqlite3.Connection) -> None:
         """Add the summed log to the ``df`` table and empty the log (a new generation)."""
-        parts: dict[str, list[tuple[int, np.ndarray]]] = {}
-        for language, sign, blob in conn.execute("SELECT language, sign, words FROM df_log"):
-            parts.setdefault(language, []).append((sign, np.frombuffer(blob, dtype="<i8")))
-        for language in sorted(parts):
-            words, counts = summed_log(parts[language])
-            conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
-                             "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
-                             ((language, w, n) for w, n in zip(words.tolist(), counts.tolist(), strict=True)))
+        for language, (words, counts) in _summed_log_of(conn).items():
+            for at in range(0, len(words), _FOLD_CHUNK):  # in slices: few Python ints at a time
+                part = slice(at, at + _FOLD_CHUNK)
+                conn.executemany("INSERT INTO df (language, word, n) VALUES (?, ?, ?) "
+                                 "ON CONFLICT (language, word) DO UPDATE SET n = n + excluded.n",
+                                 ((language, w, n) for w, n in zip(words[part].tolist(), counts[part].tolist(),
+                                                                   strict=True)))
             fell = words[counts < 0].tolist()
             conn.executemany("DELETE FROM df WHERE language = ? AND word = ? AND n <= 0",
                              ((language, w) for w in fell))
@@ -1207,17 +1211,17 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _word_count(self, conn: sqlite3.Connection) -> int:
         """Distinct (language, word) pairs some stored document holds: the ``df`` table's
-        rows, corrected by the unfolded log."""
+        rows, corrected by the unfolded log (read here, not through the handle's cache)."""
         count = int(conn.execute("SELECT count(*) FROM df").fetchone()[0])
-        self._cache.sync(conn)
-        for language, changes in self._cache.logged().items():
-            ids = np.asarray(sorted(w for w, n in changes.items() if n), dtype=np.int64)
-            if not ids.size:
-                continue
-            # a word's table count is what it had before the log: cached reads are those too
-            total = self._cache.frequencies(conn, language, ids)
-            before = total - np.fromiter((changes[w] for w in ids.tolist()), dtype=np.int64, count=ids.size)
-            count += int(np.count_nonzero((before <= 0) & (total > 0)) - np.count_nonzero((before > 0) & (total <= 0)))
+        for language, (words, changes) in _summed_log_of(conn).items():
+            before = np.zeros(len(words), dtype=np.int64)
+            for at in range(0, len(words), _IN_CHUNK):
+                chunk = words[at:at + _IN_CHUNK].tolist()
+                sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
+                found = dict(conn.execute(sql, (language, *chunk)).fetchall())
+                before[at:at + len(chunk)] = [found.get(w, 0) for w in chunk]
+            after = before + changes
+            count += int(np.count_nonzero((before <= 0) & (after > 0)) - np.count_nonzero((before > 0) & (after <= 0)))
         return count
 
     def close(self) -> None:
