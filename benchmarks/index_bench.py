@@ -178,14 +178,11 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     index = SyndicationIndex(db, ScanConfig.from_dict(overrides))
     instrument(index)
     read_seconds = 0.0
-    tenth: float | None = None  # batches prepared before this time hold the oldest ~10 %
 
     def documents() -> Iterator[Document]:
-        nonlocal read_seconds, tenth
+        nonlocal read_seconds
         records = _records(path)
-        for i in range(n):
-            if i == max(n // 10, batch_size):
-                tenth = time.time()
+        for _ in range(n):
             start = time.perf_counter()
             r = next(records)
             doc = Document(r["id"], r["text"], title=r.get("title"), date=r.get("date"), source=r.get("source"))
@@ -257,9 +254,12 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         count = len(reopened)
     out["reopen_seconds"] = round(time.perf_counter() - start, 4)
     out["reopen_documents"] = count
+    with sqlite3.connect(db) as conn:  # the oldest ~10 % by stored time (whole batches share a time)
+        row = conn.execute("SELECT added FROM docs ORDER BY added, rowid LIMIT 1 OFFSET ?",
+                           (max(n // 10, batch_size),)).fetchone()
     with SyndicationIndex(db) as reopened:  # a crawler's sliding window: the oldest tenth goes
         start = time.perf_counter()
-        evicted = reopened.evict(before=tenth) if tenth is not None else 0
+        evicted = reopened.evict(before=row[0]) if row is not None else 0
         seconds = time.perf_counter() - start
     out["evict"] = {"count": evicted, "seconds": round(seconds, 2), "per_s": _rate(evicted, seconds)}
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)

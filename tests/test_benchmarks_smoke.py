@@ -364,6 +364,8 @@ def test_index_bench_prepares_on_worker_processes(generated, tmp_path):
     add = json.loads(result.read_text(encoding="utf-8"))["runs"][0]["dedup"]["add"]
     assert add["count"] == 60 and add["store_seconds"] <= add["seconds"]
     assert abs(add["store_seconds"] - add["insert_seconds"]) <= 0.011  # store-only: the write transactions
+    evicted = json.loads(result.read_text(encoding="utf-8"))["runs"][0]["dedup"]["evict"]["count"]
+    assert evicted == 20  # the first batch, however early the workers stamped the next ones
 
 
 def test_tiles_keep_offsets_relations_and_truth(generated, tmp_path):
