@@ -665,6 +665,16 @@ def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.n
     return words[keep], changes[keep]
 
 
+def table_frequencies(conn: sqlite3.Connection, language: str, words: Sequence[int]) -> list[int]:
+    """The ``df`` table's count of each word (0 when absent), without the unfolded log."""
+    out: list[int] = []
+    for chunk in _chunks(words):
+        sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
+        found = dict(conn.execute(sql, (language, *chunk)).fetchall())
+        out += [found.get(w, 0) for w in chunk]
+    return out
+
+
 def _summed_log_of(conn: sqlite3.Connection) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """:func:`summed_log` of the file's ``df_log``, per language."""
     parts: dict[str, list[tuple[int, np.ndarray]]] = {}
@@ -768,11 +778,7 @@ class FrequencyCache:
         known = self._table.setdefault(language, {})
         words = ids.tolist()
         missing = [w for w in words if w not in known]
-        for chunk in _chunks(missing):
-            sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
-            found = dict(conn.execute(sql, (language, *chunk)).fetchall())
-            for w in chunk:
-                known[w] = found.get(w, 0)
+        known.update(zip(missing, table_frequencies(conn, language, missing), strict=True))
         self._size += len(missing)
         log = self._log.get(language)
         if log:
@@ -1214,12 +1220,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         rows, corrected by the unfolded log (read here, not through the handle's cache)."""
         count = int(conn.execute("SELECT count(*) FROM df").fetchone()[0])
         for language, (words, changes) in _summed_log_of(conn).items():
-            before = np.zeros(len(words), dtype=np.int64)
-            for at in range(0, len(words), _IN_CHUNK):
-                chunk = words[at:at + _IN_CHUNK].tolist()
-                sql = f"SELECT word, n FROM df WHERE language = ? AND word IN ({_marks(len(chunk))})"
-                found = dict(conn.execute(sql, (language, *chunk)).fetchall())
-                before[at:at + len(chunk)] = [found.get(w, 0) for w in chunk]
+            before = np.asarray(table_frequencies(conn, language, words.tolist()), dtype=np.int64)
             after = before + changes
             count += int(np.count_nonzero((before <= 0) & (after > 0)) - np.count_nonzero((before > 0) & (after <= 0)))
         return count
