@@ -25,8 +25,10 @@ queried document were part of the indexed corpus: the same weights a scan of the
 the query would use. The file keeps them as a table plus a log of the documents added or
 removed since it was last updated (one appended row per document, folded into the table
 every :data:`DF_FOLD` documents), and a handle keeps what it has read of both
-(:class:`FrequencyCache`). What
-a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
+(:class:`FrequencyCache`). Band keys likewise: the newest documents' keys are appended to a
+small table, which each handle searches in memory, and merged into the key tables in bulk, in
+key order, every :data:`dedup.recent.RECENT_KEYS` keys (:mod:`dedup.recent`): adding a
+document writes a few pages, not one per key. What a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
 many pages) are not learnt; each page's own chrome is still removed.
 
 Guarantees of the SQLite backend:
@@ -74,11 +76,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import numpy as np
 
 from dedup import __version__
+from dedup import recent as recent_mod
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
 from dedup.parallel import Task, make_backend, resolve_jobs
 from dedup.prepare import Prepared
+from dedup.recent import RecentKeys, packed_keys, unpacked_keys
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
@@ -100,11 +104,13 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused.
+#: 5: the newest documents' band keys in the ``recent`` table, merged into the key tables in
+#: bulk (:mod:`dedup.recent`); rowids never reused.
 #: 4: document frequencies as a folded table plus a log of added and removed documents.
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
 DF_FOLD = 5000
@@ -606,6 +612,11 @@ CREATE TABLE docs (
     passage_keys BLOB NOT NULL
 );
 CREATE INDEX docs_added ON docs (added);
+CREATE TABLE recent (              -- keys of documents not yet merged into doc_keys, passage_keys
+    doc INTEGER PRIMARY KEY,        -- docs.rowid
+    doc_keys BLOB NOT NULL,
+    passage_keys BLOB NOT NULL
+);
 CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE df (language TEXT NOT NULL, word INTEGER NOT NULL, n INTEGER NOT NULL,
@@ -618,7 +629,8 @@ CREATE TABLE df_log (
 );
 CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
-INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_log', 0), ('df_generation', 0)
+INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_log', 0), ('df_generation', 0),
+    ('recent_keys', 0), ('recent_generation', 0), ('rowid', 0)
 """
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
@@ -683,21 +695,26 @@ def _summed_log_of(conn: sqlite3.Connection) -> dict[str, tuple[np.ndarray, np.n
     return {language: summed_log(parts[language]) for language in sorted(parts)}
 
 
-def packed_keys(keys: np.ndarray) -> bytes:
-    """Stored (47-bit, non-negative) keys as 6 little-endian bytes each."""
-    return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :6].tobytes()
-
-
-def unpacked_keys(blob: bytes | None) -> np.ndarray:
-    raw = np.frombuffer(blob or b"", dtype=np.uint8).reshape(-1, 6)
-    wide = np.zeros((len(raw), 8), dtype=np.uint8)
-    wide[:, :6] = raw
-    return wide.view("<i8").ravel().astype(np.int64)
-
-
 def stored_keys(keys: np.ndarray) -> np.ndarray:
     """Band keys as the SQLite backend keeps them: cut to 47 bits, distinct, sorted."""
     return np.unique(np.asarray(keys, dtype=np.int64) & _KEY_MASK)
+
+
+def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> None:
+    """Insert or delete ``(key, doc)`` rows, ``parts`` being ``(keys, doc)``, in key order.
+
+    Keys are random: in key order, consecutive rows land on the same or the next B-tree page,
+    instead of a random page each.
+    """
+    if not parts:
+        return
+    keys = np.concatenate([k for k, _ in parts])
+    docs = np.repeat(np.asarray([d for _, d in parts], dtype=np.int64), [len(k) for k, _ in parts])
+    order = np.lexsort((docs, keys))
+    keys, docs = keys[order], docs[order]
+    for at in range(0, len(keys), _FOLD_CHUNK):  # in slices: few Python ints at a time
+        part = slice(at, at + _FOLD_CHUNK)
+        conn.executemany(sql, zip(keys[part].tolist(), docs[part].tolist(), strict=True))
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -808,6 +825,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._lock = threading.RLock()
         self._rng = random.Random()
         self._cache = FrequencyCache()
+        self._recent = RecentKeys()
         self._conn: sqlite3.Connection | None = None
         if not create and not os.path.exists(self.path):
             raise StoreError(f"no index at {self.path}")
@@ -852,6 +870,7 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._pid = os.getpid()
             self._conn = self._connect()
             self._cache.clear()
+            self._recent.clear()
         return self._conn
 
     def _retry(self, step: Callable[[], T]) -> T:
@@ -940,72 +959,90 @@ class SyndicationIndex(BaseSyndicationIndex):
         if old:
             log.debug("replacing %d stored document(s)", len(old))
             self._delete(conn, old)
-        # rowids are assigned here, under the write lock, so that key rows go in one executemany
-        first = conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM docs").fetchone()[0]
+        # rowids are assigned here, under the write lock, and never reused: a handle tells the
+        # documents it has read from the recent table by rowid
+        first = conn.execute("SELECT n FROM counts WHERE name = 'rowid'").fetchone()[0] + 1
         languages: Counter[str] = Counter()
         rows = []
+        recent = []
         logged = []
-        doc_parts: list[tuple[np.ndarray, int]] = []
-        passage_parts: list[tuple[np.ndarray, int]] = []
+        n_doc = n_passage = 0
         for rowid, e in enumerate(entries, first):
             d = e.doc
             lang = e.language or ""
             body = e.payload if isinstance(e.payload, bytes) else encode_body(d.text, e.features)
             dk, pk = stored_keys(e.doc_keys), stored_keys(e.passage_keys)
-            rows.append((rowid, d.id, e.added, d.date, d.url, d.title, d.source, d.path, lang, body,
-                         packed_keys(dk), packed_keys(pk)))
-            doc_parts.append((dk, rowid))
-            passage_parts.append((pk, rowid))
+            packed = packed_keys(dk), packed_keys(pk)
+            rows.append((rowid, d.id, e.added, d.date, d.url, d.title, d.source, d.path, lang, body, *packed))
+            recent.append((rowid, *packed))
+            n_doc += len(dk)
+            n_passage += len(pk)
             logged.append((lang, 1, keys_to_bytes(e.words)))
             languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        n_doc = self._write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_parts)
-        n_passage = self._write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)", passage_parts)
+        # the keys go to the end of the recent table, not all over the key B-trees
+        conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", recent)
         conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?",
-                         ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
+                         ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (n_doc + n_passage, "recent_keys"),
+                          (len(entries), "rowid")))
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
         self._log_words(conn, logged)
+        self._recent.touch()
+        if conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0] >= recent_mod.RECENT_KEYS:
+            self._merge_recent(conn)
 
     @staticmethod
-    def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> int:
-        """Insert or delete ``(key, doc)`` rows in key order; returns how many.
-
-        Keys are random: in key order, consecutive rows land on the same or the next B-tree
-        page, instead of a random page each.
-        """
-        if not parts:
-            return 0
-        keys = np.concatenate([k for k, _ in parts])
-        docs = np.repeat(np.asarray([d for _, d in parts], dtype=np.int64), [len(k) for k, _ in parts])
-        order = np.lexsort((docs, keys))
-        conn.executemany(sql, zip(keys[order].tolist(), docs[order].tolist(), strict=True))
-        return int(keys.size)
+    def _merge_recent(conn: sqlite3.Connection) -> None:
+        """Move the keys of the recent table into the key B-trees, in key order, and empty it."""
+        rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall()
+        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
+        _write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)",
+                    [(unpacked_keys(r[2]), r[0]) for r in rows])
+        conn.execute("DELETE FROM recent")
+        conn.execute("UPDATE counts SET n = 0 WHERE name = 'recent_keys'")
+        conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
+        log.debug("merged the keys of %d recent document(s)", len(rows))
 
     def _delete(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
         if not rows:
             return
+        recent: set[int] = set()
+        for chunk in _chunks([r[0] for r in rows]):
+            recent.update(d for (d,) in conn.execute(f"SELECT doc FROM recent WHERE doc IN ({_marks(len(chunk))})",
+                                                     chunk))
         languages: Counter[str] = Counter()
         logged = []
         doc_parts: list[tuple[np.ndarray, int]] = []
         passage_parts: list[tuple[np.ndarray, int]] = []
+        n_doc = n_passage = n_recent = 0
         for rowid, lang, body, dkeys, pkeys in rows:
-            doc_parts.append((unpacked_keys(dkeys), rowid))
-            passage_parts.append((unpacked_keys(pkeys), rowid))
+            dk, pk = unpacked_keys(dkeys), unpacked_keys(pkeys)
+            n_doc += len(dk)
+            n_passage += len(pk)
+            if rowid in recent:  # its keys are in the recent table only
+                n_recent += len(dk) + len(pk)
+            else:
+                doc_parts.append((dk, rowid))
+                passage_parts.append((pk, rowid))
             _, features = decode_body(body)
             logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
-        n_doc = self._write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
-        n_passage = self._write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
+        _write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
+        _write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
+        if recent:
+            conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in sorted(recent)))
+            conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
         conn.executemany("UPDATE counts SET n = n - ? WHERE name = ?",
-                         ((n_doc, "doc_keys"), (n_passage, "passage_keys")))
+                         ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (n_recent, "recent_keys")))
         conn.executemany("DELETE FROM docs WHERE rowid = ?", ((r[0],) for r in rows))
         conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
                          ((n, lang) for lang, n in languages.items()))
         conn.execute("DELETE FROM languages WHERE n <= 0")
         self._log_words(conn, logged)
+        self._recent.touch()
 
     def _log_words(self, conn: sqlite3.Connection, rows: Sequence[tuple[str, int, bytes]]) -> None:
         """Append ``(language, sign, word ids)`` rows to the document-frequency log, folding
@@ -1096,10 +1133,15 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn: sqlite3.Connection = reader
         hits: dict[Any, list[int]] = {}
         entry = self._encode_keys(entry)
-        for chunk in _chunks(entry.doc_keys.tolist()):
+        self._recent.sync(conn)
+        doc_keys = entry.doc_keys.tolist()
+        for chunk in _chunks(doc_keys):
             for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
                 hits.setdefault(doc, [0, 0])[0] += 1
+        for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
+            hits.setdefault(doc, [0, 0])[0] += 1
         buckets: dict[int, list[int]] = {}
+        common: set[int] = set()  # keys the B-tree holds for max_bucket documents or more
         for chunk in _chunks(entry.passage_keys.tolist()):
             # most keys are held by a few documents: read them all, up to a cap; past it some
             # bucket is large (a common passage), and SQLite leaves out buckets of max_bucket
@@ -1108,10 +1150,18 @@ class SyndicationIndex(BaseSyndicationIndex):
             rows = conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({marks}) LIMIT ?",
                                 (*chunk, cap + 1)).fetchall()
             if len(rows) > cap:
-                sql = (f"SELECT key, doc FROM passage_keys WHERE key IN (SELECT key FROM passage_keys WHERE key IN "
-                       f"({marks}) GROUP BY key HAVING count(*) < ?)")
-                rows = conn.execute(sql, (*chunk, self.config.max_bucket)).fetchall()
+                sizes = conn.execute(f"SELECT key, count(*) FROM passage_keys WHERE key IN ({marks}) GROUP BY key",
+                                     chunk).fetchall()
+                common.update(k for k, n in sizes if n >= self.config.max_bucket)
+                rows = []
+                for part in _chunks([k for k, n in sizes if n < self.config.max_bucket]):
+                    rows += conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({_marks(len(part))})",
+                                         part).fetchall()
             for key, doc in rows:
+                buckets.setdefault(key, []).append(doc)
+        keys, docs = self._recent.passage_pairs(entry.passage_keys)
+        for key, doc in zip(keys.tolist(), docs.tolist(), strict=True):
+            if key not in common:
                 buckets.setdefault(key, []).append(doc)
         passage_hits(buckets.values(), self.config, hits)
         return hits
@@ -1202,6 +1252,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 "documents": documents,
                 "doc_keys": counts.get("doc_keys", 0),
                 "passage_keys": counts.get("passage_keys", 0),
+                "recent_keys": counts.get("recent_keys", 0),
                 "words": self._word_count(conn),
                 "languages": {(lang or "unknown"): n for lang, n in
                               conn.execute("SELECT language, n FROM languages ORDER BY language")},

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -359,7 +360,29 @@ def test_sigkill_during_a_batch_keeps_exactly_the_committed_batches(tmp_path):
         assert len(index) == (stop + 1) * size
 
 
-def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path):
+def _key_rows(path: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """``(held, own)``: the ``(kind, key, doc)`` rows the key tables and the recent table hold,
+    and those the stored documents' own rows list; sorted."""
+    from dedup.recent import unpacked_keys
+
+    def listed(rows: list[tuple[int, bytes, bytes]]) -> list[tuple[str, int, int]]:
+        return [(kind, k, doc) for doc, dk, pk in rows
+                for kind, blob in (("doc", dk), ("passage", pk)) for k in unpacked_keys(blob).tolist()]
+
+    with sqlite3.connect(path) as conn:
+        held = [("doc", k, d) for k, d in conn.execute("SELECT key, doc FROM doc_keys")]
+        held += [("passage", k, d) for k, d in conn.execute("SELECT key, doc FROM passage_keys")]
+        held += listed(conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall())
+        own = listed(conn.execute("SELECT rowid, doc_keys, passage_keys FROM docs").fetchall())
+    return sorted(held), sorted(own)
+
+
+@pytest.mark.parametrize("recent_keys", [None, 150])
+def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monkeypatch, recent_keys):
+    from dedup import recent
+
+    if recent_keys is not None:  # merged into the key tables every few documents
+        monkeypatch.setattr(recent, "RECENT_KEYS", recent_keys)
     path = tmp_path / "i.db"
     docs = synthetic_docs("k", 30, 11)
     with SyndicationIndex(path) as index:
@@ -370,16 +393,101 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path):
         assert index.evict(before=150.0) == 8
         stats = index.stats()
         assert stats["documents"] == len(index) == 21
+    held, own = _key_rows(path)
+    assert held == own and len(set(held)) == len(held)  # each key row once, in one place
+    assert stats["doc_keys"] == sum(kind == "doc" for kind, _, _ in held)
+    assert stats["passage_keys"] == sum(kind == "passage" for kind, _, _ in held)
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM docs").fetchone()[0] == 21
-        assert stats["doc_keys"] == conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0]
-        assert stats["passage_keys"] == conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0]
-        orphans = conn.execute("SELECT count(*) FROM passage_keys WHERE doc NOT IN (SELECT rowid FROM docs)")
-        assert orphans.fetchone()[0] == 0
-        assert conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] < 2**47
+        in_recent = conn.execute("SELECT coalesce(sum(length(doc_keys) + length(passage_keys)), 0) / 6 "
+                                 "FROM recent").fetchone()[0]
+        assert stats["recent_keys"] == in_recent
+        merged = conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0]
+        assert (merged > 0) == (recent_keys is not None)
+        assert conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] is None or \
+            conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] < 2**47
     with SyndicationIndex(path) as index:  # the replaced text is found under its id, the old one is not
         assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
         assert index.query(docs[2].text) == []
+
+
+def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
+    """The newest documents' keys are searched in memory until merged into the key tables:
+    wherever the merges fall, two handles of the file must find exactly what a file that never
+    merges finds, after other writers' changes and their own."""
+    from dedup import recent
+
+    docs = synthetic_docs("m", 24, 5)
+    seeds = [seed(p) for p in ("001", "002", "003")]
+    probes = [Document(f"q{i}", d.text + "\n\n" + docs[(i + 7) % len(docs)].text) for i, d in enumerate(docs)]
+    probes += [seed("000"), Document("q-seeds", seeds[0].text + "\n\n" + seeds[2].text)]
+    steps = [
+        lambda a, b: a.add_many(docs[:10], batch_size=3, added=100.0),
+        lambda a, b: b.add(docs[10], added=100.0),
+        lambda a, b: a.add(Document(docs[0].id, docs[11].text), added=300.0),  # replaced
+        lambda a, b: b.remove(docs[1].id),
+        lambda a, b: a.add_many(docs[12:20], batch_size=5, added=200.0),
+        lambda a, b: b.check(docs[20], added=250.0),
+        lambda a, b: a.evict(before=150.0),
+        lambda a, b: b.remove(docs[20].id),  # the newest document
+        lambda a, b: a.add_many([*seeds, *docs[21:]], added=400.0),
+    ]
+
+    merges: list[int] = []
+    merge = SyndicationIndex._merge_recent
+
+    def counted(conn: sqlite3.Connection) -> None:
+        merges.append(1)
+        merge(conn)
+
+    monkeypatch.setattr(SyndicationIndex, "_merge_recent", staticmethod(counted))
+
+    def run(path: Path, limit: int) -> list[object]:
+        monkeypatch.setattr(recent, "RECENT_KEYS", limit)
+        answers: list[object] = []
+        with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
+            entries = a._entries(probes)
+            for step in steps:
+                step(a, b)
+                for handle in (a, b):
+                    for e in entries:
+                        hits = handle._transaction(partial(handle._lookup, entry=e), write=False)
+                        answers.append(sorted(hits.items()))
+                    answers.append([(m.id, m.relation) for m in handle.query(probes[-1])])
+        assert _key_rows(path)[0] == _key_rows(path)[1]
+        return answers
+
+    never = run(tmp_path / "never.db", 10**12)
+    assert not merges
+    often = run(tmp_path / "often.db", 400)
+    assert often == never
+    assert len(merges) >= 4  # merged several times along the way, by both handles
+    assert any(hits for hits in never)
+
+
+def test_a_common_passage_is_left_out_whether_its_keys_are_merged_or_recent(tmp_path, monkeypatch):
+    """A passage key held by max_bucket documents or more links nothing: the count spans the
+    key tables and the recent documents."""
+    from dedup import recent
+
+    config = ScanConfig(max_bucket=10)
+    copies = [Document(f"c{i}", synthetic_docs("c", 1, 9)[0].text) for i in range(12)]
+    probe = Document("q", copies[0].text)
+    answers = []
+    for limit in (10**12, None):
+        with SyndicationIndex(tmp_path / f"{limit}.db", config) as index:
+            index.add(copies[0])
+            keys = index.stats()["recent_keys"]
+            # None: the first ten copies merged into the key tables, the last two recent
+            monkeypatch.setattr(recent, "RECENT_KEYS", limit or 10 * keys)
+            index.add_many(copies[1:10])
+            index.add_many(copies[10:])
+            assert index.stats()["recent_keys"] == (12 * keys if limit else 2 * keys)
+            entry = index._entries([probe])[0]
+            hits = index._transaction(partial(index._lookup, entry=entry), write=False)
+            answers.append(sorted(hits.items()))
+    assert answers[0] == answers[1]
+    assert all(p == 0 for _, (_, p) in answers[0])  # every passage key is common here
 
 
 def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):

@@ -1,0 +1,163 @@
+"""The band keys of an index's newest documents, searched in memory until they are merged.
+
+Band keys are random numbers: once the key B-trees of an SQLite index outgrow its page cache,
+each key a document adds dirties a page of its own (a single-document commit of the default
+configuration wrote ~550 pages, and at a million documents a batch of 500 whole-text-only
+documents rewrites some 10,000 pages). So :class:`~dedup.store.SyndicationIndex` appends the
+keys of each new document to a small table instead, ``recent`` (one row per document: its
+packed keys), and merges them into the B-trees in key order, many documents at once, when
+that table holds :data:`RECENT_KEYS` keys: a merge touches each B-tree page once for all of
+its keys.
+
+Each handle keeps what it has read of ``recent`` in memory (:class:`RecentKeys`): the keys
+and their documents as sorted arrays, searched with binary search, catching up with other
+writers by reading only the rows added since. A merge, or the removal of a document that is
+still in ``recent``, bumps a generation counter in the file, and handles read ``recent``
+again. Memory per handle is bounded by :data:`RECENT_KEYS` (16 bytes a key).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import numpy as np
+
+__all__ = ["RECENT_KEYS", "RecentKeys", "SortedPairs", "packed_keys", "unpacked_keys"]
+
+#: Keys (whole-text and passage keys together) kept in the ``recent`` table before they are
+#: merged into the key B-trees: ~80,000 whole-text-only documents or ~3,400 documents of the
+#: default configuration; 32 MB of arrays per handle.
+RECENT_KEYS = 2_000_000
+_TAIL = 65_536  # pairs the small tier may hold before it is merged into the large one
+_EMPTY = np.empty(0, np.int64)
+
+
+def packed_keys(keys: np.ndarray) -> bytes:
+    """Stored (47-bit, non-negative) keys as 6 little-endian bytes each.
+
+    >>> unpacked_keys(packed_keys(np.array([1, 2**40 + 5])))
+    array([            1, 1099511627781])
+    """
+    return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :6].tobytes()
+
+
+def unpacked_keys(blob: bytes | None) -> np.ndarray:
+    """The keys of :func:`packed_keys` (of several blobs joined, too)."""
+    raw = np.frombuffer(blob or b"", dtype=np.uint8).reshape(-1, 6)
+    wide = np.zeros((len(raw), 8), dtype=np.uint8)
+    wide[:, :6] = raw
+    return wide.view("<i8").ravel().astype(np.int64)
+
+
+def _merged(keys: np.ndarray, docs: np.ndarray, more_keys: np.ndarray, more_docs: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs of pairs as one, sorted by key (a stable sort finds the runs: linear time)."""
+    if not len(keys):
+        order = np.argsort(more_keys, kind="stable")
+        return more_keys[order], more_docs[order]
+    all_keys = np.concatenate((keys, more_keys))
+    order = np.argsort(all_keys, kind="stable")
+    return all_keys[order], np.concatenate((docs, more_docs))[order]
+
+
+def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    lo = np.searchsorted(keys, query, "left")
+    n = np.searchsorted(keys, query, "right") - lo
+    total = int(n.sum())
+    if not total:
+        return _EMPTY, _EMPTY
+    at = np.repeat(lo - (np.cumsum(n) - n), n) + np.arange(total)
+    return keys[at], docs[at]
+
+
+class SortedPairs:
+    """``(key, doc)`` pairs sorted by key, in two tiers: new pairs are merged into a small
+    one, which is merged into the large one once it holds a quarter as many (so adding a
+    document's keys costs time in proportion to the small tier, not to all pairs).
+
+    >>> pairs = SortedPairs()
+    >>> pairs.add(np.array([7, 3]), np.array([1, 1]))
+    >>> pairs.add(np.array([3]), np.array([2]))
+    >>> pairs.find(np.array([3, 5]))
+    (array([3, 3]), array([1, 2]))
+    """
+
+    def __init__(self) -> None:
+        self._keys, self._docs = _EMPTY, _EMPTY
+        self._tail_keys, self._tail_docs = _EMPTY, _EMPTY
+
+    def __len__(self) -> int:
+        return len(self._keys) + len(self._tail_keys)
+
+    def add(self, keys: np.ndarray, docs: np.ndarray) -> None:
+        tail_keys, tail_docs = _merged(self._tail_keys, self._tail_docs, keys, docs)
+        if len(tail_keys) > max(_TAIL, len(self._keys) // 4):
+            self._keys, self._docs = _merged(self._keys, self._docs, tail_keys, tail_docs)
+            tail_keys, tail_docs = _EMPTY, _EMPTY
+        self._tail_keys, self._tail_docs = tail_keys, tail_docs
+
+    def find(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, docs)`` of the pairs whose key is in ``query`` (sorted, distinct)."""
+        big = _find(self._keys, self._docs, query)
+        small = _find(self._tail_keys, self._tail_docs, query)
+        if not len(small[0]):
+            return big
+        if not len(big[0]):
+            return small
+        return np.concatenate((big[0], small[0])), np.concatenate((big[1], small[1]))
+
+
+class RecentKeys:
+    """What one connection has read of an index's ``recent`` table, between its transactions.
+
+    :meth:`sync` catches up inside a transaction, before the transaction's own writes: nothing
+    to read when ``PRAGMA data_version`` says no other connection committed and this one did
+    not write (:meth:`touch`); the rows added since otherwise; the whole table again after a
+    merge or the removal of a recent document (``recent_generation`` changed).
+    """
+
+    def __init__(self) -> None:
+        self.clear()
+
+    def clear(self) -> None:
+        self._version: int | None = None
+        self._stale = True
+        self._generation: int | None = None
+        self._last = 0
+        self._doc = SortedPairs()
+        self._passage = SortedPairs()
+
+    def touch(self) -> None:
+        """This connection wrote (or tried to): the next :meth:`sync` reads the file again."""
+        self._stale = True
+
+    def __len__(self) -> int:
+        return len(self._doc) + len(self._passage)
+
+    def sync(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version and not self._stale:
+            return
+        self._version, self._stale = version, False
+        generation = conn.execute("SELECT n FROM counts WHERE name = 'recent_generation'").fetchone()[0]
+        if generation != self._generation:
+            self._doc, self._passage, self._last = SortedPairs(), SortedPairs(), 0
+            self._generation = generation
+        rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent WHERE doc > ? ORDER BY doc",
+                            (self._last,)).fetchall()
+        if not rows:
+            return
+        docs = np.asarray([r[0] for r in rows], dtype=np.int64)
+        for pairs, column in ((self._doc, 1), (self._passage, 2)):
+            blobs = [r[column] for r in rows]
+            counts = np.asarray([len(b) // 6 for b in blobs], dtype=np.int64)
+            pairs.add(unpacked_keys(b"".join(blobs)), np.repeat(docs, counts))
+        self._last = int(docs[-1])
+
+    def doc_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, docs)``: recent documents holding whole-text keys among ``keys``."""
+        return self._doc.find(keys)
+
+    def passage_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(keys, docs)``: recent documents holding passage keys among ``keys``."""
+        return self._passage.find(keys)

@@ -1,0 +1,36 @@
+"""In-memory search of the newest documents' band keys (dedup.recent)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dedup import recent
+from dedup.recent import SortedPairs, packed_keys, unpacked_keys
+
+
+@pytest.mark.parametrize("tail", [4, 65_536])
+def test_sorted_pairs_find_what_a_scan_of_all_pairs_finds(monkeypatch, tail):
+    monkeypatch.setattr(recent, "_TAIL", tail)  # 4: the small tier is merged into the large one often
+    rng = np.random.default_rng(3)
+    pairs = SortedPairs()
+    added: list[tuple[int, int]] = []
+    for doc in range(60):
+        keys = np.unique(rng.integers(0, 200, size=rng.integers(0, 12)))
+        pairs.add(keys, np.full(len(keys), doc, dtype=np.int64))
+        added += [(k, doc) for k in keys.tolist()]
+        query = np.unique(rng.integers(0, 200, size=15))
+        keys_found, docs_found = pairs.find(query)
+        wanted = set(query.tolist())
+        assert sorted(zip(keys_found.tolist(), docs_found.tolist(), strict=True)) == \
+            sorted(p for p in added if p[0] in wanted)
+        assert len(pairs) == len(added)
+
+
+def test_packed_keys_keep_47_bits():
+    keys = np.array([0, 1, 2**47 - 1, 123456789012345], dtype=np.int64)
+    blob = packed_keys(keys)
+    assert len(blob) == 6 * len(keys)
+    assert np.array_equal(unpacked_keys(blob), keys)
+    assert np.array_equal(unpacked_keys(blob + packed_keys(keys[:2])), np.concatenate((keys, keys[:2])))
+    assert unpacked_keys(None).size == 0
