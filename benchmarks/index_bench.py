@@ -11,8 +11,10 @@ For each size N, two child processes (so that each peak RSS is its own):
   spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
   ``dedup.stages.Fingerprinter`` work, the same for any store) and the time spent in the
   *store* (SQL, encoding, decoding, and for queries IDF look-ups and verification of the
-  candidates). Size on disk is taken after a WAL checkpoint; the fingerprint part is the
-  band-key tables plus each document's key list (kept to delete its key rows).
+  candidates). The add includes a final ``merge()`` of the keys still in the index's recent
+  table (so that every added document's keys reached the key tables, as in a long-running
+  index). Size on disk is taken after a WAL checkpoint; the fingerprint part is the band-key
+  tables and the recent table plus each document's key list (kept to delete its key rows).
 - **datasketch** ``MinHashLSH(threshold=0.5, num_perm=128)``: lowercased word 5-grams,
   ``MinHash.update_batch``, inserted in an ``insertion_session``; the same query sample
   (``lsh.query`` returns candidates, nothing is verified).
@@ -148,7 +150,7 @@ def _disk(db: str, n: int) -> dict[str, Any]:
                                  "coalesce(sum(length(doc_keys)), 0) FROM docs").fetchone()
     out: dict[str, Any] = {"total_bytes": total, "bytes_per_doc": round(total / n)}
     if tables:
-        lookup = tables.get("doc_keys", 0) + tables.get("passage_keys", 0)
+        lookup = tables.get("doc_keys", 0) + tables.get("passage_keys", 0) + tables.get("recent", 0)
         out["tables_bytes"] = tables
         out["fingerprint_bytes_per_doc"] = round((lookup + key_lists[0]) / n)
         out["doc_level_fingerprint_bytes_per_doc"] = round((tables.get("doc_keys", 0) + key_lists[1]) / n)
@@ -192,14 +194,20 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     out: dict[str, Any] = {"docs": n, "batch_size": batch_size, "jobs": jobs, "config": overrides}
     start = time.perf_counter()
     index.add_many(documents(), batch_size=batch_size, jobs=jobs)
+    # the keys still in the recent table are merged now, and counted in the add: the rate is
+    # that of documents whose keys all reached the key tables (their steady state)
+    merge_start = time.perf_counter()
+    merged = index.merge()
+    merge_seconds = time.perf_counter() - merge_start
     total = time.perf_counter() - start - read_seconds
     parts = clock.take()
     if jobs != 1:
         # workers prepare; this process encodes and writes: the store's part is the writing,
         # the rest of the time went to waiting for prepared batches
-        parts["prepare"] = total - parts["insert"]
+        parts["prepare"] = total - parts["insert"] - merge_seconds
     out["add"] = _split(n, total, parts)
     out["add"]["read_seconds"] = round(read_seconds, 2)
+    out["add"]["final_merge"] = {"keys": merged, "seconds": round(merge_seconds, 2)}
     stats = index.stats()
     out["keys_per_doc"] = {"doc": round(stats["doc_keys"] / n, 1), "passage": round(stats["passage_keys"] / n, 1)}
     out["rss_after_add_mb"] = round(_peak_rss_mb(), 1)
@@ -349,6 +357,11 @@ def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, bat
     }
 
 
+def _final_merge(add: dict[str, Any]) -> str:
+    merge = add.get("final_merge")
+    return f"; final merge of {merge['keys']:,} keys {merge['seconds']}s, included" if merge else ""
+
+
 def render(m: dict[str, Any]) -> str:
     config = ", ".join(f"{k}={v}" for k, v in m.get("config", {}).items()) or "default configuration"
     lines = [f"corpus {m['corpus']} ({m['machine']}, {m['date']}, query sample {m['sample']}, {config})", ""]
@@ -361,7 +374,7 @@ def render(m: dict[str, Any]) -> str:
         how = f"batch {d['batch_size']}" + (f", jobs {d['jobs']}" if d.get("jobs", 1) != 1 else "")
         lines.append(f"| {n:,} | dedup add_many ({how}) | {a['per_s']} | {a['prepare_seconds']} | "
                      f"{a['store_seconds']} | {a['store_per_s']} | {keys.get('doc')} + {keys.get('passage')} "
-                     f"band keys/doc |")
+                     f"band keys/doc{_final_merge(a)} |")
         lines.append(f"| {n:,} | dedup query | {q['per_s']} | {q['prepare_seconds']} | {q['store_seconds']} | "
                      f"{q['store_per_s']} | lookup {q.get('lookup_seconds', 0)}s, load {q.get('load_seconds', 0)}s, "
                      f"df {q.get('frequencies_seconds', 0)}s, verify {q.get('verify_seconds', 0)}s; "

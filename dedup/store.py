@@ -28,8 +28,9 @@ every :data:`DF_FOLD` documents), and a handle keeps what it has read of both
 (:class:`FrequencyCache`). Band keys likewise: the newest documents' keys are appended to a
 small table, which each handle searches in memory, and merged into the key tables in bulk, in
 key order, every :data:`dedup.recent.RECENT_KEYS` keys (:mod:`dedup.recent`): adding a
-document writes a few pages, not one per key. What a scan does and an index does not: corpus-level boilerplate lines (a site header repeated on
-many pages) are not learnt; each page's own chrome is still removed.
+document writes a few pages, not one per key. What a scan does and an index does not:
+corpus-level boilerplate lines (a site header repeated on many pages) are not learnt; each
+page's own chrome is still removed.
 
 Guarantees of the SQLite backend:
 
@@ -70,6 +71,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
+from itertools import chain
 from types import MappingProxyType, TracebackType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
@@ -564,6 +566,26 @@ def passage_hits(buckets: Iterable[Collection[Any]], config: ScanConfig, hits: d
             bucket = [max(bucket)]
         for handle in bucket:
             hits.setdefault(handle, [0, 0])[1] += 1
+
+
+def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`passage_hits` on ``(key, doc)`` pairs (each pair once), in arrays: ``(docs,
+    hits)``, the documents that collect passage-key hits and how many.
+
+    >>> passage_hit_counts(np.array([5, 5, 6] + [7] * 20), np.array([3, 1, 1] + list(range(20))), ScanConfig())
+    (array([ 1,  3, 19]), array([2, 1, 1]))
+    """
+    if not len(keys):
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((docs, keys))
+    keys, docs = keys[order], docs[order]
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    sizes = np.diff(np.append(starts, len(keys)))
+    size = np.repeat(sizes, sizes)
+    newest = np.zeros(len(keys), dtype=bool)
+    newest[np.append(starts[1:], len(keys)) - 1] = True  # the largest handle of each bucket
+    keep = (size <= config.passage_max_bucket) | ((size < config.max_bucket) & newest)
+    return np.unique(docs[keep], return_counts=True)
 
 
 def unique_by_id(entries: Sequence[Entry]) -> list[Entry]:
@@ -1098,6 +1120,22 @@ class SyndicationIndex(BaseSyndicationIndex):
                 progress("add", count, 0)
         return count
 
+    def merge(self) -> int:
+        """Merge the newest documents' band keys into the key tables now (otherwise done once
+        they number :data:`dedup.recent.RECENT_KEYS`); return how many keys were merged.
+
+        Never needed for correctness: before measuring the steady-state size of an index, or
+        to have every reader drop the keys it holds in memory.
+        """
+        def work(conn: sqlite3.Connection) -> int:
+            pending = int(conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0])
+            if conn.execute("SELECT 1 FROM recent LIMIT 1").fetchone() is not None:
+                self._merge_recent(conn)
+                self._recent.touch()
+            return pending
+
+        return self._transaction(work, write=True)
+
     def remove(self, doc_id: str) -> bool:
         def work(conn: sqlite3.Connection) -> bool:
             rows = conn.execute(f"SELECT {_OLD_COLUMNS} FROM docs WHERE id = ?", (doc_id,)).fetchall()
@@ -1140,8 +1178,8 @@ class SyndicationIndex(BaseSyndicationIndex):
                 hits.setdefault(doc, [0, 0])[0] += 1
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
-        buckets: dict[int, list[int]] = {}
-        common: set[int] = set()  # keys the B-tree holds for max_bucket documents or more
+        found: list[tuple[int, int]] = []
+        common: list[int] = []  # keys the key table holds for max_bucket documents or more
         for chunk in _chunks(entry.passage_keys.tolist()):
             # most keys are held by a few documents: read them all, up to a cap; past it some
             # bucket is large (a common passage), and SQLite leaves out buckets of max_bucket
@@ -1152,18 +1190,21 @@ class SyndicationIndex(BaseSyndicationIndex):
             if len(rows) > cap:
                 sizes = conn.execute(f"SELECT key, count(*) FROM passage_keys WHERE key IN ({marks}) GROUP BY key",
                                      chunk).fetchall()
-                common.update(k for k, n in sizes if n >= self.config.max_bucket)
+                common += [k for k, n in sizes if n >= self.config.max_bucket]
                 rows = []
                 for part in _chunks([k for k, n in sizes if n < self.config.max_bucket]):
                     rows += conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({_marks(len(part))})",
                                          part).fetchall()
-            for key, doc in rows:
-                buckets.setdefault(key, []).append(doc)
+            found += rows
+        pairs = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=2 * len(found)).reshape(-1, 2)
         keys, docs = self._recent.passage_pairs(entry.passage_keys)
-        for key, doc in zip(keys.tolist(), docs.tolist(), strict=True):
-            if key not in common:
-                buckets.setdefault(key, []).append(doc)
-        passage_hits(buckets.values(), self.config, hits)
+        if common:
+            keep = ~np.isin(keys, np.asarray(common, dtype=np.int64))
+            keys, docs = keys[keep], docs[keep]
+        handles, counts = passage_hit_counts(np.concatenate((pairs[:, 0], keys)), np.concatenate((pairs[:, 1], docs)),
+                                             self.config)
+        for doc, n in zip(handles.tolist(), counts.tolist(), strict=True):
+            hits.setdefault(doc, [0, 0])[1] = n
         return hits
 
     @staticmethod

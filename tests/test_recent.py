@@ -34,3 +34,23 @@ def test_packed_keys_keep_47_bits():
     assert np.array_equal(unpacked_keys(blob), keys)
     assert np.array_equal(unpacked_keys(blob + packed_keys(keys[:2])), np.concatenate((keys, keys[:2])))
     assert unpacked_keys(None).size == 0
+
+
+@pytest.mark.parametrize("max_bucket,passage_max_bucket", [(64, 8), (5, 8), (9, 3)])
+def test_passage_hit_counts_in_arrays_count_as_passage_hits_on_buckets(max_bucket, passage_max_bucket):
+    """The SQLite backend counts passage-key hits in arrays, the Redis one from buckets: the
+    same rule (dedup.store.passage_hits)."""
+    from dedup import ScanConfig
+    from dedup.store import passage_hit_counts, passage_hits
+
+    config = ScanConfig(max_bucket=max_bucket, passage_max_bucket=passage_max_bucket)
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        buckets = [sorted(set(rng.integers(0, 40, size=rng.integers(1, 14)).tolist())) for _ in range(25)]
+        hits: dict[int, list[int]] = {}
+        passage_hits(buckets, config, hits)
+        keys = np.repeat(np.arange(len(buckets)), [len(b) for b in buckets])
+        docs = np.asarray([d for b in buckets for d in b], dtype=np.int64)
+        order = rng.permutation(len(keys))  # pairs come in any order
+        handles, counts = passage_hit_counts(keys[order], docs[order], config)
+        assert dict(zip(handles.tolist(), counts.tolist(), strict=True)) == {h: p for h, (_, p) in hits.items()}

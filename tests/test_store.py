@@ -409,6 +409,12 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monke
     with SyndicationIndex(path) as index:  # the replaced text is found under its id, the old one is not
         assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
         assert index.query(docs[2].text) == []
+        pending = index.stats()["recent_keys"]
+        assert index.merge() == pending and index.stats()["recent_keys"] == 0 and index.merge() == 0
+        assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
+    assert _key_rows(path) == (held, own)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM recent").fetchone()[0] == 0
 
 
 def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):

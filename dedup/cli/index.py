@@ -223,6 +223,7 @@ def stats(db: str, fmt: str) -> None:
         ["documents", data["documents"]],
         ["whole-text keys", data["doc_keys"]],
         ["passage keys", data["passage_keys"]],
+        *([["keys not yet merged", data["recent_keys"]]] if "recent_keys" in data else []),
         ["content words", data["words"]],
         ["languages", ", ".join(f"{k} {v}" for k, v in data["languages"].items()) or "-"],
         ["oldest", _when(data["oldest"])],
