@@ -61,8 +61,14 @@ def _merged(keys: np.ndarray, docs: np.ndarray, more_keys: np.ndarray, more_docs
 
 
 def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if not len(keys):
+        return _EMPTY, _EMPTY
     lo = np.searchsorted(keys, query, "left")
-    n = np.searchsorted(keys, query, "right") - lo
+    held = keys[np.minimum(lo, len(keys) - 1)] == query
+    if not held.any():  # most queried keys: one binary search each
+        return _EMPTY, _EMPTY
+    lo = lo[held]
+    n = np.searchsorted(keys, query[held], "right") - lo
     total = int(n.sum())
     if not total:
         return _EMPTY, _EMPTY
