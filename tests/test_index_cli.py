@@ -80,6 +80,9 @@ def test_stats(runner, tmp_path, corpus):
     assert data["documents"] == 3 and data["languages"] == {"fr": 3} and data["config"]["ngram"] == 5
     table = runner.invoke(index, ["stats", "--db", db]).output.splitlines()
     assert table[0].split() == ["documents", "3"]
+    # three articles are far from a merge: all their keys are still in the recent table
+    assert data["recent_keys"] == data["doc_keys"] + data["passage_keys"] > 0
+    assert f"keys not yet merged  {data['recent_keys']}" in "\n".join(table)
     assert "Configuration" in table
 
 
