@@ -1003,22 +1003,24 @@ class SyndicationIndex(BaseSyndicationIndex):
             languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        # the keys go to the end of the recent table, not all over the key B-trees
-        conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", recent)
         conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?",
-                         ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (n_doc + n_passage, "recent_keys"),
-                          (len(entries), "rowid")))
+                         ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (len(entries), "rowid")))
+        pending = conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0] + n_doc + n_passage
+        if pending >= recent_mod.RECENT_KEYS:  # merged with the recent keys, straight into the key tables
+            self._merge_recent(conn, recent)
+        else:  # the keys go to the end of the recent table, not all over the key B-trees
+            conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", recent)
+            conn.execute("UPDATE counts SET n = ? WHERE name = 'recent_keys'", (pending,))
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
         self._log_words(conn, logged)
         self._recent.touch()
-        if conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0] >= recent_mod.RECENT_KEYS:
-            self._merge_recent(conn)
 
     @staticmethod
-    def _merge_recent(conn: sqlite3.Connection) -> None:
-        """Move the keys of the recent table into the key B-trees, in key order, and empty it."""
-        rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall()
+    def _merge_recent(conn: sqlite3.Connection, more: Sequence[tuple[int, bytes, bytes]] = ()) -> None:
+        """Move the keys of the recent table, and ``more`` ``(doc, doc_keys, passage_keys)``
+        rows not stored there, into the key B-trees, in key order; empty the recent table."""
+        rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
         _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
         _write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)",
                     [(unpacked_keys(r[2]), r[0]) for r in rows])

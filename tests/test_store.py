@@ -442,9 +442,9 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
     merges: list[int] = []
     merge = SyndicationIndex._merge_recent
 
-    def counted(conn: sqlite3.Connection) -> None:
+    def counted(conn: sqlite3.Connection, more: list[tuple[int, bytes, bytes]] | None = None) -> None:
         merges.append(1)
-        merge(conn)
+        merge(conn, more or [])
 
     monkeypatch.setattr(SyndicationIndex, "_merge_recent", staticmethod(counted))
 
