@@ -136,7 +136,6 @@ _IN_CHUNK = 8000 if sqlite3.sqlite_version_info >= (3, 32, 0) else 900
 # probability ~5e-6, and a stray candidate is only verified and dropped
 _KEY_MASK = (1 << 47) - 1
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-_ROWS_PER_KEY = 8  # passage-key rows read per queried key before large buckets are left to SQLite
 
 
 # ---------------------------------------------------------------------------------------
@@ -568,11 +567,18 @@ def passage_hits(buckets: Iterable[Collection[Any]], config: ScanConfig, hits: d
             hits.setdefault(handle, [0, 0])[1] += 1
 
 
-def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig) -> tuple[np.ndarray, np.ndarray]:
+def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig,
+                       weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`passage_hits` on ``(key, doc)`` pairs (each pair once), in arrays: ``(docs,
     hits)``, the documents that collect passage-key hits and how many.
 
+    ``weights[i]``: how many stored documents pair ``i`` stands for (1 when None). A large
+    bucket can be given as its newest document alone, weighing the bucket's size: only that
+    document can collect its hit.
+
     >>> passage_hit_counts(np.array([5, 5, 6] + [7] * 20), np.array([3, 1, 1] + list(range(20))), ScanConfig())
+    (array([ 1,  3, 19]), array([2, 1, 1]))
+    >>> passage_hit_counts(np.array([5, 5, 6, 7]), np.array([3, 1, 1, 19]), ScanConfig(), np.array([1, 1, 1, 20]))
     (array([ 1,  3, 19]), array([2, 1, 1]))
     """
     if not len(keys):
@@ -580,8 +586,9 @@ def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig) -
     order = np.lexsort((docs, keys))
     keys, docs = keys[order], docs[order]
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    sizes = np.diff(np.append(starts, len(keys)))
-    size = np.repeat(sizes, sizes)
+    counts = np.diff(np.append(starts, len(keys)))
+    sizes = counts if weights is None else np.add.reduceat(np.asarray(weights, dtype=np.int64)[order], starts)
+    size = np.repeat(sizes, counts)
     newest = np.zeros(len(keys), dtype=bool)
     newest[np.append(starts[1:], len(keys)) - 1] = True  # the largest handle of each bucket
     keep = (size <= config.passage_max_bucket) | ((size < config.max_bucket) & newest)
@@ -1181,31 +1188,22 @@ class SyndicationIndex(BaseSyndicationIndex):
                 hits.setdefault(doc, [0, 0])[0] += 1
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
-        found: list[tuple[int, int]] = []
-        common: list[int] = []  # keys the key table holds for max_bucket documents or more
+        # a bucket of more than passage_max_bucket documents can only give its newest one a hit:
+        # the key table tells its size and newest document, and the documents of small ones
+        found: list[tuple[int, int, int]] = []
+        small: list[int] = []
         for chunk in _chunks(entry.passage_keys.tolist()):
-            # most keys are held by a few documents: read them all, up to a cap; past it some
-            # bucket is large (a common passage), and SQLite leaves out buckets of max_bucket
-            cap = _ROWS_PER_KEY * len(chunk)
-            marks = _marks(len(chunk))
-            rows = conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({marks}) LIMIT ?",
-                                (*chunk, cap + 1)).fetchall()
-            if len(rows) > cap:
-                sizes = conn.execute(f"SELECT key, count(*) FROM passage_keys WHERE key IN ({marks}) GROUP BY key",
-                                     chunk).fetchall()
-                common += [k for k, n in sizes if n >= self.config.max_bucket]
-                rows = []
-                for part in _chunks([k for k, n in sizes if n < self.config.max_bucket]):
-                    rows += conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({_marks(len(part))})",
-                                         part).fetchall()
-            found += rows
-        pairs = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=2 * len(found)).reshape(-1, 2)
+            rows = conn.execute(f"SELECT key, max(doc), count(*) FROM passage_keys WHERE key IN ({_marks(len(chunk))})"
+                                " GROUP BY key", chunk).fetchall()
+            small += [k for k, _, n in rows if 1 < n <= self.config.passage_max_bucket]
+            found += [row for row in rows if not 1 < row[2] <= self.config.passage_max_bucket]
+        for chunk in _chunks(small):
+            found += [(k, d, 1) for k, d in
+                      conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({_marks(len(chunk))})", chunk)]
+        table = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
         keys, docs = self._recent.passage_pairs(entry.passage_keys)
-        if common:
-            keep = ~np.isin(keys, np.asarray(common, dtype=np.int64))
-            keys, docs = keys[keep], docs[keep]
-        handles, counts = passage_hit_counts(np.concatenate((pairs[:, 0], keys)), np.concatenate((pairs[:, 1], docs)),
-                                             self.config)
+        handles, counts = passage_hit_counts(np.concatenate((table[:, 0], keys)), np.concatenate((table[:, 1], docs)),
+                                             self.config, np.concatenate((table[:, 2], np.ones(len(keys), np.int64))))
         for doc, n in zip(handles.tolist(), counts.tolist(), strict=True):
             hits.setdefault(doc, [0, 0])[1] = n
         return hits

@@ -53,4 +53,21 @@ def test_passage_hit_counts_in_arrays_count_as_passage_hits_on_buckets(max_bucke
         docs = np.asarray([d for b in buckets for d in b], dtype=np.int64)
         order = rng.permutation(len(keys))  # pairs come in any order
         handles, counts = passage_hit_counts(keys[order], docs[order], config)
-        assert dict(zip(handles.tolist(), counts.tolist(), strict=True)) == {h: p for h, (_, p) in hits.items()}
+        expected = {h: p for h, (_, p) in hits.items()}
+        assert dict(zip(handles.tolist(), counts.tolist(), strict=True)) == expected
+        # as the SQLite backend reads the key table: a bucket larger than passage_max_bucket
+        # given as its newest document weighing the bucket's size, some of its documents
+        # (unmerged ones) given one by one
+        part_keys, part_docs, weights = [], [], []
+        for key, bucket in enumerate(buckets):
+            merged, unmerged = bucket[: len(bucket) // 2 + 1], bucket[len(bucket) // 2 + 1 :]
+            if len(merged) > passage_max_bucket:
+                merged_pairs = [(max(merged), len(merged))]
+            else:
+                merged_pairs = [(d, 1) for d in merged]
+            for d, w in merged_pairs + [(d, 1) for d in unmerged]:
+                part_keys.append(key)
+                part_docs.append(d)
+                weights.append(w)
+        handles, counts = passage_hit_counts(np.array(part_keys), np.array(part_docs), config, np.array(weights))
+        assert dict(zip(handles.tolist(), counts.tolist(), strict=True)) == expected
