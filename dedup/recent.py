@@ -22,7 +22,7 @@ import sqlite3
 
 import numpy as np
 
-__all__ = ["RECENT_KEYS", "RecentKeys", "SortedPairs", "packed_keys", "unpacked_keys"]
+__all__ = ["RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedPairs", "packed_keys", "unpacked_keys"]
 
 #: Keys (whole-text and passage keys together) kept in the ``recent`` table before they are
 #: merged into the key B-trees: ~80,000 whole-text-only documents or ~3,400 documents of the
@@ -102,6 +102,21 @@ class SortedPairs:
             tail_keys, tail_docs = _EMPTY, _EMPTY
         self._tail_keys, self._tail_docs = tail_keys, tail_docs
 
+    def sums(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(held, sums)``: for each key of ``query`` (sorted, distinct), whether some pair has
+        it, and the sum of those pairs' values.
+
+        >>> pairs = SortedPairs()
+        >>> pairs.add(np.array([7, 3, 7]), np.array([1, 1, 5]))
+        >>> pairs.sums(np.array([3, 5, 7]))
+        (array([ True, False,  True]), array([1, 0, 6]))
+        """
+        keys, values = self.find(query)
+        at = np.searchsorted(query, keys)
+        held = np.zeros(len(query), dtype=bool)
+        held[at] = True
+        return held, np.bincount(at, weights=values, minlength=len(query)).astype(np.int64)
+
     def find(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, docs)`` of the pairs whose key is in ``query`` (sorted, distinct)."""
         big = _find(self._keys, self._docs, query)
@@ -113,38 +128,55 @@ class SortedPairs:
         return np.concatenate((big[0], small[0])), np.concatenate((big[1], small[1]))
 
 
-class RecentKeys:
+class ConnectionCache:
+    """What one connection keeps of an index file between its transactions (base class).
+
+    :meth:`changed`, called inside a transaction before its own writes, says whether the file
+    may differ from what was read: ``PRAGMA data_version`` tells whether another connection
+    committed, :meth:`touch` that this one wrote.
+    """
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._stale = True
+
+    def touch(self) -> None:
+        """This connection wrote (or tried to): the next :meth:`changed` says so."""
+        self._stale = True
+
+    def changed(self, conn: sqlite3.Connection) -> bool:
+        version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if version == self._version and not self._stale:
+            return False
+        self._version, self._stale = version, False
+        return True
+
+
+class RecentKeys(ConnectionCache):
     """What one connection has read of an index's ``recent`` table, between its transactions.
 
     :meth:`sync` catches up inside a transaction, before the transaction's own writes: nothing
-    to read when ``PRAGMA data_version`` says no other connection committed and this one did
-    not write (:meth:`touch`); the rows added since otherwise; the whole table again after a
-    merge or the removal of a recent document (``recent_generation`` changed).
+    to read when the file did not change (:meth:`ConnectionCache.changed`); the rows added
+    since otherwise; the whole table again after a merge or the removal of a recent document
+    (``recent_generation`` changed).
     """
 
     def __init__(self) -> None:
         self.clear()
 
     def clear(self) -> None:
-        self._version: int | None = None
-        self._stale = True
+        super().__init__()
         self._generation: int | None = None
         self._last = 0
         self._doc = SortedPairs()
         self._passage = SortedPairs()
 
-    def touch(self) -> None:
-        """This connection wrote (or tried to): the next :meth:`sync` reads the file again."""
-        self._stale = True
-
     def __len__(self) -> int:
         return len(self._doc) + len(self._passage)
 
     def sync(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._version and not self._stale:
+        if not self.changed(conn):
             return
-        self._version, self._stale = version, False
         generation = conn.execute("SELECT n FROM counts WHERE name = 'recent_generation'").fetchone()[0]
         if generation != self._generation:
             self._doc, self._passage, self._last = SortedPairs(), SortedPairs(), 0

@@ -84,7 +84,7 @@ from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
 from dedup.parallel import Task, make_backend, resolve_jobs
 from dedup.prepare import Prepared
-from dedup.recent import RecentKeys, packed_keys, unpacked_keys
+from dedup.recent import ConnectionCache, RecentKeys, SortedPairs, packed_keys, unpacked_keys
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
@@ -762,74 +762,68 @@ def _marks(n: int) -> str:
     return ",".join("?" * n)
 
 
-class FrequencyCache:
+class FrequencyCache(ConnectionCache):
     """Document frequencies as one connection reads them, kept between its transactions.
 
     The file keeps them in two parts (see :class:`SyndicationIndex`): the ``df`` table, which
     changes only when the log is folded into it (``df_generation`` counts the folds), and
     ``df_log``, one row per document added (+1) or removed (-1) since, appended in ``seq``
     order. This cache keeps the table counts it has read, valid until the next fold, and the
-    sum of the log rows it has read; :meth:`sync` reads what changed since (nothing when
-    ``PRAGMA data_version`` says no other connection wrote and this one did not, see
-    :meth:`touch`): new log rows only, or everything again after a fold. Other writers'
-    documents therefore cost a reader one small read each, not its whole cache. So a query
-    reads exactly the counts it would read from the file. Bounded: emptied past ``limit``
-    table words (the log part is bounded by the fold size).
+    sum of the log rows it has read, both as sorted arrays (:class:`SortedPairs`); :meth:`sync`
+    reads what changed since (nothing when the file did not change,
+    :meth:`ConnectionCache.changed`): new log rows only, or everything again after a fold.
+    Other writers' documents therefore cost a reader one small read each, not its whole
+    cache. So a query reads exactly the counts it would read from the file. Bounded: emptied
+    past ``limit`` table words (the log part is bounded by the fold size).
     """
 
     def __init__(self, limit: int = 500_000) -> None:
         self.limit = limit
-        self._version: int | None = None
-        self._stale = True
-        self._generation: int | None = None
-        self._seq = 0
-        self._table: dict[str, dict[int, int]] = {}
-        self._log: dict[str, Counter[int]] = {}
-        self._totals: dict[str, int] = {}
-        self._size = 0
+        self.clear()
 
     def clear(self) -> None:
-        self._version, self._stale, self._generation, self._seq = None, True, None, 0
-        self._table, self._log, self._totals, self._size = {}, {}, {}, 0
-
-    def touch(self) -> None:
-        """This connection wrote (or tried to): the next :meth:`sync` reads the file again."""
-        self._stale = True
+        super().__init__()
+        self._generation: int | None = None
+        self._seq = 0
+        self._table: dict[str, SortedPairs] = {}
+        self._log: dict[str, SortedPairs] = {}
+        self._totals: dict[str, int] = {}
+        self._size = 0
 
     def sync(self, conn: sqlite3.Connection) -> None:
         """Catch up with the file, inside a transaction and before its own writes (its snapshot
         is what the counts then describe)."""
-        version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if version == self._version and not self._stale and self._size <= self.limit:
+        if not self.changed(conn) and self._size <= self.limit:
             return
-        self._version, self._stale = version, False
         generation = conn.execute("SELECT n FROM counts WHERE name = 'df_generation'").fetchone()[0]
         if generation != self._generation or self._size > self.limit:
             self._table, self._log, self._seq, self._size = {}, {}, 0, 0
             self._generation = generation
         rows = conn.execute("SELECT seq, language, sign, words FROM df_log WHERE seq > ? ORDER BY seq",
                             (self._seq,)).fetchall()
-        for seq, language, sign, blob in rows:
-            counts = self._log.setdefault(language, Counter())
-            words = np.frombuffer(blob, dtype="<i8").tolist()
-            if sign > 0:
-                counts.update(words)
-            else:
-                counts.subtract(words)
-            self._seq = seq
+        if rows:
+            parts: dict[str, list[tuple[int, np.ndarray]]] = {}
+            for _, language, sign, blob in rows:
+                parts.setdefault(language, []).append((sign, np.frombuffer(blob, dtype="<i8")))
+            for language, signed in parts.items():
+                self._log.setdefault(language, SortedPairs()).add(*summed_log(signed))
+            self._seq = rows[-1][0]
         self._totals = dict(conn.execute("SELECT language, n FROM languages").fetchall())
 
     def frequencies(self, conn: sqlite3.Connection, language: str, ids: np.ndarray) -> np.ndarray:
-        """Documents of ``language`` containing each of the distinct word ``ids``."""
-        known = self._table.setdefault(language, {})
-        words = ids.tolist()
-        missing = [w for w in words if w not in known]
-        known.update(zip(missing, table_frequencies(conn, language, missing), strict=True))
-        self._size += len(missing)
+        """Documents of ``language`` containing each of the distinct, sorted word ``ids``."""
+        table = self._table.setdefault(language, SortedPairs())
+        held, counts = table.sums(ids)
+        if not held.all():
+            missing = ids[~held]
+            read = np.asarray(table_frequencies(conn, language, missing.tolist()), dtype=np.int64)
+            table.add(missing, read)
+            counts[~held] = read
+            self._size += len(missing)
         log = self._log.get(language)
-        if log:
-            return np.fromiter((known[w] + log[w] for w in words), dtype=np.int64, count=len(words))
-        return np.fromiter((known[w] for w in words), dtype=np.int64, count=len(words))
+        if log is not None:
+            counts += log.sums(ids)[1]
+        return counts
 
     def totals(self) -> dict[str, int]:
         return dict(self._totals)
@@ -1190,17 +1184,20 @@ class SyndicationIndex(BaseSyndicationIndex):
             hits.setdefault(doc, [0, 0])[0] += 1
         # a bucket of more than passage_max_bucket documents can only give its newest one a hit:
         # the key table tells its size and newest document, and the documents of small ones
-        found: list[tuple[int, int, int]] = []
+        found: list[np.ndarray] = []
         small: list[int] = []
         for chunk in _chunks(entry.passage_keys.tolist()):
             rows = conn.execute(f"SELECT key, max(doc), count(*) FROM passage_keys WHERE key IN ({_marks(len(chunk))})"
                                 " GROUP BY key", chunk).fetchall()
-            small += [k for k, _, n in rows if 1 < n <= self.config.passage_max_bucket]
-            found += [row for row in rows if not 1 < row[2] <= self.config.passage_max_bucket]
+            grouped = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
+            is_small = (grouped[:, 2] > 1) & (grouped[:, 2] <= self.config.passage_max_bucket)
+            small += grouped[is_small, 0].tolist()
+            found.append(grouped[~is_small])
         for chunk in _chunks(small):
-            found += [(k, d, 1) for k, d in
-                      conn.execute(f"SELECT key, doc FROM passage_keys WHERE key IN ({_marks(len(chunk))})", chunk)]
-        table = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=3 * len(found)).reshape(-1, 3)
+            rows = conn.execute(f"SELECT key, doc, 1 FROM passage_keys WHERE key IN ({_marks(len(chunk))})",
+                                chunk).fetchall()
+            found.append(np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3))
+        table = np.concatenate(found) if found else np.empty((0, 3), np.int64)
         keys, docs = self._recent.passage_pairs(entry.passage_keys)
         handles, counts = passage_hit_counts(np.concatenate((table[:, 0], keys)), np.concatenate((table[:, 1], docs)),
                                              self.config, np.concatenate((table[:, 2], np.ones(len(keys), np.int64))))
