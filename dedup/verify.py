@@ -482,7 +482,8 @@ def _number_conflicts(nums_a: Sequence[frozenset[str]], nums_b: Sequence[frozens
     """
     out = np.zeros((len(nums_a), len(nums_b)), dtype=bool)
     if cells is not None:  # only these cells are looked at
-        for i, j in zip(*np.nonzero(cells), strict=True):
+        rows, cols = np.nonzero(cells)
+        for i, j in zip(rows.tolist(), cols.tolist(), strict=True):
             x, y = nums_a[i], nums_b[j]
             if len(x & y) < _NUMBER_AGREEMENT * len(x | y):
                 out[i, j] = True
@@ -518,17 +519,17 @@ def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, fa: DocFe
     score = np.maximum(usable_ratio, usable_overlap)
     rows, cols = np.nonzero(score >= _COVER_FLOOR)
     order = np.argsort(-score[rows, cols], kind="stable")
+    rows, cols = rows[order], cols[order]
     used_a: set[int] = set()
     used_b: set[int] = set()
     out = []
-    for k in order:
-        i, j = int(rows[k]), int(cols[k])
+    for i, j, o, r in zip(rows.tolist(), cols.tolist(), usable_overlap[rows, cols].tolist(),
+                          usable_ratio[rows, cols].tolist(), strict=True):
         if i in used_a or j in used_b:
             continue
         used_a.add(i)
         used_b.add(j)
-        r = float(usable_ratio[i, j])
-        out.append(SentenceMatch(i, j, float(usable_overlap[i, j]), r, _kind(r, config)))
+        out.append(SentenceMatch(i, j, o, r, _kind(r, config)))
     out.sort(key=lambda m: (m.a, m.b))
     return out
 
