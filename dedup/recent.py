@@ -51,13 +51,17 @@ def unpacked_keys(blob: bytes | None) -> np.ndarray:
 
 def _merged(keys: np.ndarray, docs: np.ndarray, more_keys: np.ndarray, more_docs: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Two runs of pairs as one, sorted by key (a stable sort finds the runs: linear time)."""
-    if not len(keys):
+    """Pairs sorted by key with more pairs merged in, after the pairs of equal keys already
+    there: the new ones are sorted (unless they are) and inserted where binary search puts
+    them, in time linear in the pairs, not a sort of all of them (a handle adds one
+    document's keys after each of its checks)."""
+    if len(more_keys) > 1 and not (more_keys[1:] >= more_keys[:-1]).all():
         order = np.argsort(more_keys, kind="stable")
-        return more_keys[order], more_docs[order]
-    all_keys = np.concatenate((keys, more_keys))
-    order = np.argsort(all_keys, kind="stable")
-    return all_keys[order], np.concatenate((docs, more_docs))[order]
+        more_keys, more_docs = more_keys[order], more_docs[order]
+    if not len(keys):
+        return more_keys, more_docs
+    at = np.searchsorted(keys, more_keys, "right")
+    return np.insert(keys, at, more_keys), np.insert(docs, at, more_docs)
 
 
 def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

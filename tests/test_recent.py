@@ -17,6 +17,8 @@ def test_sorted_pairs_find_what_a_scan_of_all_pairs_finds(monkeypatch, tail):
     added: list[tuple[int, int]] = []
     for doc in range(60):
         keys = np.unique(rng.integers(0, 200, size=rng.integers(0, 12)))
+        if doc % 2:  # pairs come sorted (a document's keys) or not (several documents' keys)
+            keys = rng.permutation(keys)
         pairs.add(keys, np.full(len(keys), doc, dtype=np.int64))
         added += [(k, doc) for k in keys.tolist()]
         query = np.unique(rng.integers(0, 200, size=15))
