@@ -22,7 +22,8 @@ import sqlite3
 
 import numpy as np
 
-__all__ = ["RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedPairs", "packed_keys", "unpacked_keys"]
+__all__ = ["RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedCounts", "SortedPairs", "packed_keys",
+           "unpacked_keys"]
 
 #: Keys (whole-text and passage keys together) kept in the ``recent`` table before they are
 #: merged into the key B-trees: ~80,000 whole-text-only documents or ~3,400 documents of the
@@ -130,6 +131,40 @@ class SortedPairs:
         if not len(big[0]):
             return small
         return np.concatenate((big[0], small[0])), np.concatenate((big[1], small[1]))
+
+
+class SortedCounts:
+    """A count per key, the keys distinct and sorted: adding counts for keys already held sums
+    them in place; new keys are inserted (a copy of the arrays, no sort).
+
+    >>> counts = SortedCounts()
+    >>> counts.add(np.array([3, 7]), np.array([1, 1]))
+    >>> counts.add(np.array([5, 7]), np.array([2, -1]))
+    >>> counts.get(np.array([3, 4, 5, 7]))
+    array([1, 0, 2, 0])
+    """
+
+    def __init__(self) -> None:
+        self._keys, self._counts = _EMPTY, _EMPTY
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
+        """Add ``counts[i]`` to the count of ``keys[i]`` (``keys`` sorted and distinct)."""
+        at = np.searchsorted(self._keys, keys)
+        held = at < len(self._keys)
+        held[held] = self._keys[at[held]] == keys[held]
+        self._counts[at[held]] += counts[held]
+        self._keys = np.insert(self._keys, at[~held], keys[~held])
+        self._counts = np.insert(self._counts, at[~held], counts[~held])
+
+    def get(self, query: np.ndarray) -> np.ndarray:
+        """The count of each key of ``query`` (sorted; 0 for keys never added)."""
+        if not len(self._keys):
+            return np.zeros(len(query), np.int64)
+        at = np.minimum(np.searchsorted(self._keys, query), len(self._keys) - 1)
+        return np.where(self._keys[at] == query, self._counts[at], 0)
 
 
 class ConnectionCache:

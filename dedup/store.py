@@ -84,7 +84,7 @@ from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
 from dedup.parallel import Task, make_backend, resolve_jobs
 from dedup.prepare import Prepared
-from dedup.recent import ConnectionCache, RecentKeys, SortedPairs, packed_keys, unpacked_keys
+from dedup.recent import ConnectionCache, RecentKeys, SortedCounts, SortedPairs, packed_keys, unpacked_keys
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
@@ -769,9 +769,10 @@ class FrequencyCache(ConnectionCache):
     changes only when the log is folded into it (``df_generation`` counts the folds), and
     ``df_log``, one row per document added (+1) or removed (-1) since, appended in ``seq``
     order. This cache keeps the table counts it has read, valid until the next fold, and the
-    sum of the log rows it has read, both as sorted arrays (:class:`SortedPairs`); :meth:`sync`
-    reads what changed since (nothing when the file did not change,
-    :meth:`ConnectionCache.changed`): new log rows only, or everything again after a fold.
+    sum of the log rows it has read, as sorted arrays (:class:`SortedPairs`,
+    :class:`SortedCounts`); :meth:`sync` reads what changed since (nothing when the file did
+    not change, :meth:`ConnectionCache.changed`): new log rows only, or everything again
+    after a fold.
     Other writers' documents therefore cost a reader one small read each, not its whole
     cache. So a query reads exactly the counts it would read from the file. Bounded: emptied
     past ``limit`` table words (the log part is bounded by the fold size).
@@ -786,7 +787,7 @@ class FrequencyCache(ConnectionCache):
         self._generation: int | None = None
         self._seq = 0
         self._table: dict[str, SortedPairs] = {}
-        self._log: dict[str, SortedPairs] = {}
+        self._log: dict[str, SortedCounts] = {}
         self._totals: dict[str, int] = {}
         self._size = 0
 
@@ -806,7 +807,7 @@ class FrequencyCache(ConnectionCache):
             for _, language, sign, blob in rows:
                 parts.setdefault(language, []).append((sign, np.frombuffer(blob, dtype="<i8")))
             for language, signed in parts.items():
-                self._log.setdefault(language, SortedPairs()).add(*summed_log(signed))
+                self._log.setdefault(language, SortedCounts()).add(*summed_log(signed))
             self._seq = rows[-1][0]
         self._totals = dict(conn.execute("SELECT language, n FROM languages").fetchall())
 
@@ -822,7 +823,7 @@ class FrequencyCache(ConnectionCache):
             self._size += len(missing)
         log = self._log.get(language)
         if log is not None:
-            counts += log.sums(ids)[1]
+            counts += log.get(ids)
         return counts
 
     def totals(self) -> dict[str, int]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dedup import recent
-from dedup.recent import SortedPairs, packed_keys, unpacked_keys
+from dedup.recent import SortedCounts, SortedPairs, packed_keys, unpacked_keys
 
 
 @pytest.mark.parametrize("tail", [4, 65_536])
@@ -73,3 +73,20 @@ def test_passage_hit_counts_in_arrays_count_as_passage_hits_on_buckets(max_bucke
                 weights.append(w)
         handles, counts = passage_hit_counts(np.array(part_keys), np.array(part_docs), config, np.array(weights))
         assert dict(zip(handles.tolist(), counts.tolist(), strict=True)) == expected
+
+
+def test_sorted_counts_sum_what_a_counter_sums():
+    """The frequency cache's log part: one count per word, summed as documents come and go."""
+    from collections import Counter
+
+    rng = np.random.default_rng(8)
+    counts = SortedCounts()
+    truth: Counter[int] = Counter()
+    for _ in range(80):
+        keys = np.unique(rng.integers(-50, 50, size=rng.integers(0, 20)))
+        changes = rng.integers(-2, 3, size=len(keys))
+        counts.add(keys, changes)
+        truth.update(dict(zip(keys.tolist(), changes.tolist(), strict=True)))
+        query = np.unique(rng.integers(-60, 60, size=25))
+        assert counts.get(query).tolist() == [truth[k] for k in query.tolist()]
+        assert len(counts) == len(truth)  # one entry per key, however often it was added
