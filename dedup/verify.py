@@ -306,7 +306,9 @@ class DocFeatures:
     """:class:`TextFeatures` weighed by an IDF table: what :meth:`Verifier.scores` reads.
 
     ``rows``/``vals`` give each entry of ``text.words`` its sentence and IDF weight;
-    ``ucols`` are the distinct word ids, ``inverse`` each entry's position in them.
+    ``ucols`` are the distinct word ids, ``inverse`` each entry's position in them;
+    ``sizes`` each sentence's content weight, ``shares`` the same with 0.5 for a sentence
+    without any (what coverage counts it for).
     """
 
     text: TextFeatures
@@ -315,6 +317,7 @@ class DocFeatures:
     ucols: np.ndarray
     inverse: np.ndarray
     sizes: np.ndarray
+    shares: np.ndarray
     has_figures: np.ndarray
     long: np.ndarray
 
@@ -350,13 +353,15 @@ class Verifier:
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(text.bounds))
         vals = self.idf.weights(text.words, text.language)
         ucols, inverse = np.unique(text.words, return_inverse=True)
+        sizes = np.bincount(rows, weights=vals, minlength=n) if len(rows) else np.zeros(n)
         feats = DocFeatures(
             text=text,
             rows=rows,
             vals=vals,
             ucols=ucols,
             inverse=inverse.reshape(-1),
-            sizes=np.bincount(rows, weights=vals, minlength=n) if len(rows) else np.zeros(n),
+            sizes=sizes,
+            shares=np.where(sizes > 0, sizes, 0.5),
             has_figures=np.array([bool(f) for f in text.figures], dtype=bool),
             long=text.lengths >= 5,
         )
@@ -376,7 +381,7 @@ class Verifier:
         ta, tb = fa.text, fb.text
         na, nb = len(ta), len(tb)
         # only the words both texts have contribute: the matrices span those columns alone
-        _, ia, ib = np.intersect1d(fa.ucols, fb.ucols, assume_unique=True, return_indices=True)
+        ia, ib = _common(fa.ucols, fb.ucols)
         wa = _shared_columns(fa, ia, na)
         wb = _shared_columns(fb, ib, nb)
         pa, pb = (wa > 0).astype(np.float64), (wb > 0).astype(np.float64)
@@ -384,8 +389,7 @@ class Verifier:
         # a word shared by both sentences counts with its mean weight in the two languages
         weighted = (wa @ pb.T + pa @ wb.T) / 2
         total = fa.sizes[:, None] + fb.sizes[None, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            overlap = np.where(total > 0, 2 * weighted / total, 0.0)
+        overlap = np.divide(2 * weighted, total, out=np.zeros_like(weighted), where=total > 0)
         # without the full ratio, figures only matter where sentences share words (elsewhere
         # both scores are 0 anyway)
         cells = None if full else (overlap > 0) & fa.has_figures[:, None] & fb.has_figures[None, :]
@@ -408,6 +412,21 @@ class Verifier:
     def verify(self, a: Prepared | TextFeatures, b: Prepared | TextFeatures) -> Verification:
         """Check whether ``a`` and ``b`` share text or content, and how."""
         return _verify(self, a, b)
+
+
+def _common(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``a`` and in ``b`` (both sorted, distinct) of the values they share, in
+    ascending order of the values (``np.intersect1d(..., return_indices=True)``, by binary
+    search instead of sorting both).
+
+    >>> _common(np.array([1, 3, 5, 9]), np.array([3, 4, 9]))
+    (array([1, 3]), array([0, 2]))
+    """
+    if not len(a) or not len(b):
+        return np.empty(0, np.intp), np.empty(0, np.intp)
+    at = np.searchsorted(b, a)
+    shared = b[np.minimum(at, len(b) - 1)] == a
+    return np.flatnonzero(shared), at[shared]
 
 
 def _shared_columns(f: DocFeatures, positions: np.ndarray, n: int) -> np.ndarray:
@@ -506,16 +525,18 @@ def _kind(ratio: float, config: ScanConfig) -> MatchKind:
     return "paraphrased"
 
 
-def _match(overlap: np.ndarray, ratio: np.ndarray, shared: np.ndarray, fa: DocFeatures, fb: DocFeatures,
+def _match(usable_overlap: np.ndarray, verbatim: np.ndarray, fa: DocFeatures, fb: DocFeatures,
            config: ScanConfig) -> list[SentenceMatch]:
-    long_a = fa.long[:, None]
-    long_b = fb.long[None, :]
+    """One-to-one sentence matches (greedy, strongest first), in sentence order.
+
+    ``usable_overlap``: the content overlap where sentences share enough words (else 0);
+    ``verbatim``: the character ratio of edited (or copied) sentence pairs (else 0).
+    """
     # character edit similarity is ~0.5 between unrelated sentences of one language, so it
-    # only counts from the "edited" level up
-    # up; and an edit must keep the content words (templates like "Revs 44.5 mln vs 35.7
-    # mln" are close in characters, not in facts)
-    usable_ratio = np.where(long_a & long_b & (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP), ratio, 0.0)
-    usable_overlap = np.where(shared >= _MIN_SHARED, overlap, 0.0)
+    # only counts from the "edited" level up, between sentences of five words or more; and an
+    # edit must keep the content words (templates like "Revs 44.5 mln vs 35.7 mln" are close
+    # in characters, not in facts)
+    usable_ratio = np.where(fa.long[:, None] & fb.long[None, :], verbatim, 0.0)
     score = np.maximum(usable_ratio, usable_overlap)
     rows, cols = np.nonzero(score >= _COVER_FLOOR)
     order = np.argsort(-score[rows, cols], kind="stable")
@@ -552,21 +573,21 @@ def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFe
     if not len(ta) or not len(tb):
         return Verification(False, None, {}, (), "no article text to compare")
     overlap, ratio, shared = verifier.scores(a, b, full=False)
-    matches = _match(overlap, ratio, shared, fa, fb, config)
+    edited = (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP)
+    usable_overlap = np.where(shared >= _MIN_SHARED, overlap, 0.0)
+    verbatim = np.where(edited, ratio, 0.0)
+    matches = _match(usable_overlap, verbatim, fa, fb, config)
 
     n_a, n_b = len(ta.shingles), len(tb.shingles)
-    common = len(np.intersect1d(ta.shingles, tb.shingles, assume_unique=True))
+    common = len(_common(ta.shingles, tb.shingles)[0])
     jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
     containment = common / min(n_a, n_b) if n_a and n_b else 0.0
 
-    size_a = np.where(fa.sizes > 0, fa.sizes, 0.5)
-    size_b = np.where(fb.sizes > 0, fb.sizes, 0.5)
-    edited = (ratio >= config.edited_ratio) & (overlap >= _EDIT_OVERLAP)
-    best = np.maximum(np.where(shared >= _MIN_SHARED, overlap, 0.0), np.where(edited, ratio, 0.0))
+    size_a, size_b = fa.shares, fb.shares
+    best = np.maximum(usable_overlap, verbatim)
     content_a, content_b = best.max(axis=1), best.max(axis=0)
     cover_a = _share(content_a, size_a, _COVER_FLOOR + 0.05)
     cover_b = _share(content_b, size_b, _COVER_FLOOR + 0.05)
-    verbatim = np.where(edited, ratio, 0.0)
     verbatim_a = _share(verbatim.max(axis=1), size_a, config.edited_ratio)
     verbatim_b = _share(verbatim.max(axis=0), size_b, config.edited_ratio)
 
