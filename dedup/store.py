@@ -1183,11 +1183,17 @@ class SyndicationIndex(BaseSyndicationIndex):
                 hits.setdefault(doc, [0, 0])[0] += 1
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
+        if len(entry.passage_keys):
+            self._passage_hits(conn, entry.passage_keys, hits)
+        return hits
+
+    def _passage_hits(self, conn: sqlite3.Connection, passage_keys: np.ndarray, hits: dict[Any, list[int]]) -> None:
+        """Count the passage-key hits of stored documents into ``hits`` (:func:`passage_hits`)."""
         # a bucket of more than passage_max_bucket documents can only give its newest one a hit:
         # the key table tells its size and newest document, and the documents of small ones
         found: list[np.ndarray] = []
         small: list[int] = []
-        for chunk in _chunks(entry.passage_keys.tolist()):
+        for chunk in _chunks(passage_keys.tolist()):
             rows = conn.execute(f"SELECT key, max(doc), count(*) FROM passage_keys WHERE key IN ({_marks(len(chunk))})"
                                 " GROUP BY key", chunk).fetchall()
             grouped = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
@@ -1199,12 +1205,11 @@ class SyndicationIndex(BaseSyndicationIndex):
                                 chunk).fetchall()
             found.append(np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3))
         table = np.concatenate(found) if found else np.empty((0, 3), np.int64)
-        keys, docs = self._recent.passage_pairs(entry.passage_keys)
+        keys, docs = self._recent.passage_pairs(passage_keys)
         handles, counts = passage_hit_counts(np.concatenate((table[:, 0], keys)), np.concatenate((table[:, 1], docs)),
                                              self.config, np.concatenate((table[:, 2], np.ones(len(keys), np.int64))))
         for doc, n in zip(handles.tolist(), counts.tolist(), strict=True):
             hits.setdefault(doc, [0, 0])[1] = n
-        return hits
 
     @staticmethod
     def _encode_keys(entry: Entry) -> Entry:
