@@ -696,12 +696,18 @@ def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.n
     >>> summed_log([(1, np.array([5, 7])), (1, np.array([7])), (-1, np.array([5]))])
     (array([7]), array([2]))
     """
-    if not rows:
+    # rows of one sign counted together (np.unique's counts: a sort, no inverse permutation)
+    by_sign: dict[int, list[np.ndarray]] = {}
+    for sign, ids in rows:
+        by_sign.setdefault(int(sign), []).append(ids)
+    counted = [(sign, *np.unique(np.concatenate(parts).astype(np.int64), return_counts=True))
+               for sign, parts in by_sign.items()]
+    if not counted:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    ids = np.concatenate([w for _, w in rows]).astype(np.int64)
-    signs = np.repeat(np.asarray([s for s, _ in rows], dtype=np.int64), [len(w) for _, w in rows])
-    words, inverse = np.unique(ids, return_inverse=True)
-    changes = np.bincount(inverse.reshape(-1), weights=signs, minlength=len(words)).astype(np.int64)
+    words = counted[0][1] if len(counted) == 1 else np.unique(np.concatenate([w for _, w, _ in counted]))
+    changes = np.zeros(len(words), np.int64)
+    for sign, ids, counts in counted:
+        changes[np.searchsorted(words, ids)] += sign * counts
     keep = changes != 0
     return words[keep], changes[keep]
 
@@ -992,10 +998,10 @@ class SyndicationIndex(BaseSyndicationIndex):
         logged = []
         n_doc = n_passage = 0
         for rowid, e in enumerate(entries, first):
-            d = e.doc
+            if not isinstance(e.payload, bytes):  # not encoded ahead (outside the lock)
+                e = self._encode(e)
+            d, body, dk, pk = e.doc, e.payload, e.doc_keys, e.passage_keys
             lang = e.language or ""
-            body = e.payload if isinstance(e.payload, bytes) else encode_body(d.text, e.features)
-            dk, pk = stored_keys(e.doc_keys), stored_keys(e.passage_keys)
             packed = packed_keys(dk), packed_keys(pk)
             rows.append((rowid, d.id, e.added, d.date, d.url, d.title, d.source, d.path, lang, body, *packed))
             recent.append((rowid, *packed))

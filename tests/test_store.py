@@ -640,3 +640,25 @@ def test_add_many_on_worker_processes_stores_what_one_process_stores(tmp_path):
                         matches, _true_frequencies(path))
     assert stored[2] == stored[1]
     assert stored[1][2][0]  # the seeds' story is found
+
+
+def test_summed_log_sums_the_signs_of_the_rows_holding_each_word():
+    """The document-frequency log folded into the table: +1 per added document holding a
+    word, -1 per removed one, words whose changes cancel out left out."""
+    from collections import Counter
+
+    import numpy as np
+
+    from dedup.store import summed_log
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        rows = [(int(rng.choice([1, -1])), np.unique(rng.integers(-30, 30, size=rng.integers(0, 15))))
+                for _ in range(rng.integers(0, 12))]
+        truth: Counter[int] = Counter()
+        for sign, ids in rows:
+            for w in ids.tolist():
+                truth[w] += sign
+        words, changes = summed_log(rows)
+        assert words.tolist() == sorted(w for w, n in truth.items() if n)
+        assert changes.tolist() == [truth[w] for w in words.tolist()]
