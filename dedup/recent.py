@@ -29,7 +29,7 @@ __all__ = ["RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedCounts", "Sort
 #: merged into the key B-trees: ~80,000 whole-text-only documents or ~3,400 documents of the
 #: default configuration; 32 MB of arrays per handle.
 RECENT_KEYS = 2_000_000
-_TAIL = 65_536  # pairs the small tier may hold before it is merged into the large one
+_LEVEL, _RATIO = 4096, 8  # pairs in the smallest level of SortedPairs/SortedCounts; growth per level
 _EMPTY = np.empty(0, np.int64)
 
 
@@ -50,19 +50,38 @@ def unpacked_keys(blob: bytes | None) -> np.ndarray:
     return wide.view("<i8").ravel().astype(np.int64)
 
 
-def _merged(keys: np.ndarray, docs: np.ndarray, more_keys: np.ndarray, more_docs: np.ndarray
+def _sorted(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs sorted by key (stable), left as they are when they already are."""
+    if len(keys) > 1 and not (keys[1:] >= keys[:-1]).all():
+        order = np.argsort(keys, kind="stable")
+        return keys[order], values[order]
+    return keys, values
+
+
+def _merged(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_values: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs sorted by key with more pairs merged in, after the pairs of equal keys already
-    there: the new ones are sorted (unless they are) and inserted where binary search puts
-    them, in time linear in the pairs, not a sort of all of them (a handle adds one
-    document's keys after each of its checks)."""
-    if len(more_keys) > 1 and not (more_keys[1:] >= more_keys[:-1]).all():
-        order = np.argsort(more_keys, kind="stable")
-        more_keys, more_docs = more_keys[order], more_docs[order]
+    """Two runs of pairs sorted by key as one, the second's after the first's pairs of equal
+    keys: inserted where binary search puts them (a copy, no sort)."""
+    if not len(more_keys):
+        return keys, values
     if not len(keys):
-        return more_keys, more_docs
+        return more_keys, more_values
     at = np.searchsorted(keys, more_keys, "right")
-    return np.insert(keys, at, more_keys), np.insert(docs, at, more_docs)
+    return np.insert(keys, at, more_keys), np.insert(values, at, more_values)
+
+
+def _summed(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_values: np.ndarray
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Two runs of distinct sorted keys with values as one: values of keys in both summed."""
+    if not len(keys):
+        return more_keys, more_values.copy()  # summed into in place later: not the caller's
+    at = np.searchsorted(keys, more_keys)
+    held = at < len(keys)
+    held[held] = keys[at[held]] == more_keys[held]
+    values[at[held]] += more_values[held]
+    if held.all():
+        return keys, values
+    return np.insert(keys, at[~held], more_keys[~held]), np.insert(values, at[~held], more_values[~held])
 
 
 def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,10 +100,36 @@ def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.nda
     return keys[at], docs[at]
 
 
-class SortedPairs:
-    """``(key, doc)`` pairs sorted by key, in two tiers: new pairs are merged into a small
-    one, which is merged into the large one once it holds a quarter as many (so adding a
-    document's keys costs time in proportion to the small tier, not to all pairs).
+class _Levels:
+    """Pairs sorted by key in levels of growing size (a log-structured merge): level ``i``
+    holds at most ``_LEVEL * _RATIO**i`` pairs (the last one any number). New pairs are
+    merged into level 0; a level that overflows is merged into the next one and emptied. So
+    adding a document's keys copies a few thousand pairs, not all of them, and each pair is
+    copied about ``_RATIO`` times per level; a lookup searches every level (a handful)."""
+
+    _merge = staticmethod(_merged)
+
+    def __init__(self) -> None:
+        self._levels: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def __len__(self) -> int:
+        return sum(len(keys) for keys, _ in self._levels)
+
+    def add(self, keys: np.ndarray, values: np.ndarray) -> None:
+        keys, values = _sorted(np.asarray(keys, dtype=np.int64), np.asarray(values, dtype=np.int64))
+        if not len(keys):
+            return
+        for i, (level_keys, level_values) in enumerate(self._levels):
+            keys, values = self._merge(level_keys, level_values, keys, values)
+            if len(keys) <= _LEVEL * _RATIO**i:
+                self._levels[i] = (keys, values)
+                return
+            self._levels[i] = (_EMPTY, _EMPTY)
+        self._levels.append((keys, values))
+
+
+class SortedPairs(_Levels):
+    """``(key, doc)`` pairs sorted by key (a key may have several), searched by binary search.
 
     >>> pairs = SortedPairs()
     >>> pairs.add(np.array([7, 3]), np.array([1, 1]))
@@ -92,20 +137,6 @@ class SortedPairs:
     >>> pairs.find(np.array([3, 5]))
     (array([3, 3]), array([1, 2]))
     """
-
-    def __init__(self) -> None:
-        self._keys, self._docs = _EMPTY, _EMPTY
-        self._tail_keys, self._tail_docs = _EMPTY, _EMPTY
-
-    def __len__(self) -> int:
-        return len(self._keys) + len(self._tail_keys)
-
-    def add(self, keys: np.ndarray, docs: np.ndarray) -> None:
-        tail_keys, tail_docs = _merged(self._tail_keys, self._tail_docs, keys, docs)
-        if len(tail_keys) > max(_TAIL, len(self._keys) // 4):
-            self._keys, self._docs = _merged(self._keys, self._docs, tail_keys, tail_docs)
-            tail_keys, tail_docs = _EMPTY, _EMPTY
-        self._tail_keys, self._tail_docs = tail_keys, tail_docs
 
     def sums(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(held, sums)``: for each key of ``query`` (sorted, distinct), whether some pair has
@@ -124,18 +155,14 @@ class SortedPairs:
 
     def find(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, docs)`` of the pairs whose key is in ``query`` (sorted, distinct)."""
-        big = _find(self._keys, self._docs, query)
-        small = _find(self._tail_keys, self._tail_docs, query)
-        if not len(small[0]):
-            return big
-        if not len(big[0]):
-            return small
-        return np.concatenate((big[0], small[0])), np.concatenate((big[1], small[1]))
+        found = [f for f in (_find(keys, docs, query) for keys, docs in self._levels) if len(f[0])]
+        if len(found) < 2:
+            return found[0] if found else (_EMPTY, _EMPTY)
+        return np.concatenate([k for k, _ in found]), np.concatenate([d for _, d in found])
 
 
-class SortedCounts:
-    """A count per key, the keys distinct and sorted: adding counts for keys already held sums
-    them in place; new keys are inserted (a copy of the arrays, no sort).
+class SortedCounts(_Levels):
+    """A count per key: the counts added for one key are summed (each level holds a key once).
 
     >>> counts = SortedCounts()
     >>> counts.add(np.array([3, 7]), np.array([1, 1]))
@@ -144,27 +171,20 @@ class SortedCounts:
     array([1, 0, 2, 0])
     """
 
-    def __init__(self) -> None:
-        self._keys, self._counts = _EMPTY, _EMPTY
-
-    def __len__(self) -> int:
-        return len(self._keys)
+    _merge = staticmethod(_summed)
 
     def add(self, keys: np.ndarray, counts: np.ndarray) -> None:
-        """Add ``counts[i]`` to the count of ``keys[i]`` (``keys`` sorted and distinct)."""
-        at = np.searchsorted(self._keys, keys)
-        held = at < len(self._keys)
-        held[held] = self._keys[at[held]] == keys[held]
-        self._counts[at[held]] += counts[held]
-        self._keys = np.insert(self._keys, at[~held], keys[~held])
-        self._counts = np.insert(self._counts, at[~held], counts[~held])
+        """Add ``counts[i]`` to the count of ``keys[i]`` (``keys`` distinct)."""
+        super().add(keys, counts)
 
     def get(self, query: np.ndarray) -> np.ndarray:
         """The count of each key of ``query`` (sorted; 0 for keys never added)."""
-        if not len(self._keys):
-            return np.zeros(len(query), np.int64)
-        at = np.minimum(np.searchsorted(self._keys, query), len(self._keys) - 1)
-        return np.where(self._keys[at] == query, self._counts[at], 0)
+        out = np.zeros(len(query), np.int64)
+        for keys, counts in self._levels:
+            if len(keys):
+                at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+                out += np.where(keys[at] == query, counts[at], 0)
+        return out
 
 
 class ConnectionCache:
