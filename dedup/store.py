@@ -88,7 +88,7 @@ from dedup.recent import ConnectionCache, RecentKeys, SortedCounts, SortedPairs,
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
-from dedup.verify import RELATIONS, IdfTable, Relation, TextFeatures, Verifier
+from dedup.verify import RELATIONS, IdfTable, Relation, TextFeatures, Verification, Verifier
 
 if TYPE_CHECKING:
     from dedup.redis_store import RedisSyndicationIndex
@@ -462,8 +462,12 @@ class BaseSyndicationIndex(ABC):
         # one verifier for the whole query: the queried document's features are computed once
         verifier = Verifier(idf, self.config)
         found: list[tuple[Match, Stored]] = []
+        verified: dict[bytes, Verification] = {}  # stored copies of one text are verified once
         for s in stored:
-            result = verifier.verify(entry.features, s.features)
+            digest = s.features.digest()
+            result = verified.get(digest)
+            if result is None:
+                result = verified[digest] = verifier.verify(entry.features, s.features)
             if not (result.related and result.relation is not None):
                 continue
             d = s.doc

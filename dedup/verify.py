@@ -225,6 +225,16 @@ class TextFeatures:
     def span(self, i: int) -> Span:
         return Span(int(self.spans[i, 0]), int(self.spans[i, 1]))
 
+    def digest(self) -> bytes:
+        """A 128-bit hash of everything verification reads (not the id): two texts with the same
+        digest verify alike against any third."""
+        h = xxhash.xxh3_128()
+        for array in (self.words, self.bounds, self.spans, self.lengths, self.shingles):
+            h.update(np.ascontiguousarray(array).tobytes())
+        h.update("\n".join(self.texts).encode("utf-8"))
+        h.update(json.dumps([self.language, [sorted(f) for f in self.figures]], ensure_ascii=False).encode("utf-8"))
+        return h.digest()
+
     def to_bytes(self) -> bytes:
         """A compact encoding (for passing between processes; :meth:`from_bytes` reads it):
         a few times smaller in memory than the object, and quick to decode."""

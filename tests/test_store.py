@@ -74,6 +74,29 @@ def test_query_takes_text_and_documents_never_match_themselves(tmp_path):
         assert index.query(doc) == []  # same id: itself is not a match
 
 
+def test_stored_copies_of_one_text_are_verified_once_and_match_alike(tmp_path, monkeypatch):
+    """A syndicated story stored many times: one verification serves every copy, and the
+    matches are those that verifying each copy gives."""
+    import importlib
+
+    verify_module = importlib.import_module("dedup.verify")
+    story, other = seed("003"), seed("002")
+    copies = [Document(f"copy-{k}", story.text, url=f"https://example.org/copy-{k}") for k in range(6)]
+    calls: list[str] = []
+    original = verify_module.Verifier.verify
+    monkeypatch.setattr(verify_module.Verifier, "verify", lambda self, a, b: calls.append(b.id) or original(self, a, b))
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([*copies, other], added=500.0)
+        once = index.query(seed("000"), limit=20)
+        assert len(calls) == len(set(calls)) == 2  # the story once (any copy), the other article once
+        assert {m.id for m in once} >= {c.id for c in copies}
+        calls.clear()
+        monkeypatch.setattr(verify_module.TextFeatures, "digest", lambda self: self.id.encode())  # no two alike
+        each = index.query(seed("000"), limit=20)
+        assert len(calls) == len(copies) + 1
+        assert [m.to_dict() for m in once] == [m.to_dict() for m in each]
+
+
 def test_restart_keeps_documents_and_configuration(tmp_path):
     path = tmp_path / "i.db"
     config = ScanConfig(min_matches=3)

@@ -125,3 +125,24 @@ def test_spelled_out_numbers_are_figures():
     assert overlap[0, 0] == 0.0
     overlap, _, _ = sentence_scores(pa, pc, IdfTable.from_documents([pa, pb, pc]))
     assert overlap[0, 0] > 0.5
+
+
+def test_feature_digest_tells_texts_apart_by_what_verification_reads():
+    from dedup.verify import TextFeatures
+
+    config = ScanConfig()
+
+    def features(doc_id: str, text: str) -> TextFeatures:
+        return TextFeatures.of(prepare(Document(doc_id, text)), config)
+
+    base = "Shares of Acme rose 12 pct to 45 dlrs on Monday. The company said profits doubled."
+    same = features("b", base)
+    assert features("a", base).digest() == same.digest()  # the id is not read
+    others = [
+        base.replace("12 pct", "13 pct"),  # a figure
+        base.replace("Monday", "Tuesday"),  # a word
+        base.replace("doubled.", "doubled. It hired staff."),  # a sentence more
+        base.replace(". The", "; the"),  # the same words, other sentences
+    ]
+    digests = {features("x", t).digest() for t in others}
+    assert len(digests) == len(others) and same.digest() not in digests
