@@ -10,8 +10,9 @@ that table holds :data:`RECENT_KEYS` keys: a merge touches each B-tree page once
 its keys.
 
 Each handle keeps what it has read of ``recent`` in memory (:class:`RecentKeys`): the keys
-and their documents as sorted arrays, searched with binary search, catching up with other
-writers by reading only the rows added since. A merge, or the removal of a document that is
+and their documents as sorted arrays in levels of growing size (:class:`SortedPairs`),
+searched with binary search, catching up with other writers by reading only the rows added
+since. A merge, or the removal of a document that is
 still in ``recent``, bumps a generation counter in the file, and handles read ``recent``
 again. Memory per handle is bounded by :data:`RECENT_KEYS` (16 bytes a key).
 """
