@@ -782,10 +782,9 @@ class FrequencyCache(ConnectionCache):
     sum of the log rows it has read, as sorted arrays (:class:`SortedPairs`,
     :class:`SortedCounts`); :meth:`sync` reads what changed since (nothing when the file did
     not change, :meth:`ConnectionCache.changed`): new log rows only, or everything again
-    after a fold.
-    Other writers' documents therefore cost a reader one small read each, not its whole
-    cache. So a query reads exactly the counts it would read from the file. Bounded: emptied
-    past ``limit`` table words (the log part is bounded by the fold size).
+    after a fold. Other writers' documents therefore cost a reader one small read each, not
+    its whole cache. So a query reads exactly the counts it would read from the file.
+    Bounded: emptied past ``limit`` table words (the log part is bounded by the fold size).
     """
 
     def __init__(self, limit: int = 500_000) -> None:
