@@ -58,15 +58,14 @@ def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     if bands * rows > signatures.shape[1]:
         raise ConfigError(f"bands x rows must be <= num_perm, got {bands}x{rows} > {signatures.shape[1]}")
     n = signatures.shape[0]
-    keys = np.empty((n, bands), dtype=np.uint64)
-    sig = signatures.astype(np.uint64)
+    # all bands at once: ``rows`` steps over an (n, bands) array rather than bands x rows
+    # steps over a column (a single document's keys cost ~20 NumPy calls instead of ~400)
+    sig = signatures[:, :bands * rows].astype(np.uint64).reshape(n, bands, rows)
     with np.errstate(over="ignore"):
-        for band in range(bands):
-            key = np.full(n, np.uint64(band + 1) * _MIX, dtype=np.uint64)
-            for col in range(band * rows, (band + 1) * rows):
-                key = (key ^ sig[:, col]) * _MIX2
-                key ^= key >> np.uint64(31)
-            keys[:, band] = key
+        keys = np.repeat((np.arange(1, bands + 1, dtype=np.uint64) * _MIX)[None, :], n, axis=0)
+        for col in range(rows):
+            keys = (keys ^ sig[:, :, col]) * _MIX2
+            keys ^= keys >> np.uint64(31)
     return keys
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dedup.errors import ConfigError
 from dedup.index import band_keys, candidate_pairs, lsh_params
 from dedup.sign import MinHasher, jaccard_estimate
 
@@ -72,6 +73,34 @@ def test_lsh_params_follow_datasketch():
     assert b * r <= 128 and r >= 2
     with pytest.raises(ValueError, match="threshold must be in"):
         lsh_params(0.0, 128)
+
+
+def test_band_keys_mix_each_band_as_stored_indexes_expect():
+    # stored indexes hold these keys: the mixing is a file format, checked here against
+    # plain integer arithmetic, one band and one row at a time
+    mask = (1 << 64) - 1
+    mix, mix2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9
+
+    def reference(sig: list[int], bands: int, rows: int) -> list[int]:
+        out = []
+        for band in range(bands):
+            key = ((band + 1) * mix) & mask
+            for value in sig[band * rows:(band + 1) * rows]:
+                key = ((key ^ value) * mix2) & mask
+                key ^= key >> 31
+            out.append(key)
+        return out
+
+    rng = np.random.default_rng(11)
+    sigs = rng.integers(0, 2**32, size=(7, 20), dtype=np.uint64).astype(np.uint32)
+    for bands, rows in ((4, 5), (3, 2), (1, 20), (20, 1)):
+        keys = band_keys(sigs, bands, rows)
+        assert keys.shape == (7, bands) and keys.dtype == np.uint64
+        assert [row.tolist() for row in keys] == [reference([int(v) for v in s], bands, rows) for s in sigs]
+    assert band_keys(sigs, 0, 1).shape == (7, 0)
+    assert band_keys(sigs[:0], 4, 5).shape == (0, 4)
+    with pytest.raises(ConfigError, match="bands x rows"):
+        band_keys(sigs, 5, 5)
 
 
 def test_candidate_pairs_need_shared_band_and_respect_min_hits_and_bucket_cap():
