@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import xxhash
 
-from dedup.normalize import surfaces
+from dedup.normalize import located_surfaces, surfaces
 from dedup.types import Span
 
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
@@ -99,8 +99,11 @@ def iter_lines(text: str) -> Iterator[Span]:
 
 def line_key(line: str) -> int:
     """A stable 64-bit key of a line's words (case, accents, quotes and punctuation ignored)."""
-    words = " ".join(surfaces(line))
-    return xxhash.xxh3_64_intdigest(words.encode("utf-8"))
+    return _words_key(surfaces(line))
+
+
+def _words_key(words: list[str]) -> int:
+    return xxhash.xxh3_64_intdigest(" ".join(words).encode("utf-8"))
 
 
 def _is_tag_list(line: str) -> bool:
@@ -124,6 +127,18 @@ def line_reason(line: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class Lines:
+    """The lines of a text sorted out: ``kept`` line spans, ``removed`` lines with their
+    reasons, and the tokens of the kept lines, in order: their ``starts`` (offsets into the
+    text) and ``words`` (surface forms, :func:`dedup.normalize.surfaces`)."""
+
+    kept: list[Span]
+    removed: list[RemovedLine]
+    starts: list[int]
+    words: list[str]
+
+
 def split_lines(
     text: str, *, frequent: frozenset[int] | set[int] = frozenset()
 ) -> tuple[list[Span], list[RemovedLine]]:
@@ -133,14 +148,24 @@ def split_lines(
     the corpus; such lines are dropped as ``corpus-repeated``. A line already seen earlier in
     the same document is dropped as ``repeated-in-page``.
     """
+    lines = sort_lines(text, frequent=frequent)
+    return lines.kept, lines.removed
+
+
+def sort_lines(text: str, *, frequent: frozenset[int] | set[int] = frozenset()) -> Lines:
+    """:func:`split_lines` with the tokens of the kept lines: each line is tokenized once,
+    for its key and for the sentences cut from it later (no token spans two lines)."""
     kept: list[Span] = []
     removed: list[RemovedLine] = []
+    starts: list[int] = []
+    words: list[str] = []
     seen: set[int] = set()
     for span in iter_lines(text):
         line = text[span.start : span.end]
         reason = line_reason(line)
         if reason is None:
-            key = line_key(line)
+            at, line_words = located_surfaces(text, span.start, span.end)
+            key = _words_key(line_words)
             if key in frequent:
                 reason = "corpus-repeated"
             elif key in seen:
@@ -148,9 +173,11 @@ def split_lines(
             seen.add(key)
         if reason is None:
             kept.append(span)
+            starts += at
+            words += line_words
         else:
             removed.append(RemovedLine(span, reason))
-    return kept, removed
+    return Lines(kept, removed, starts, words)
 
 
 def count_line_keys(texts: Iterable[str], *, max_words: int = 40) -> dict[int, int]:

@@ -128,16 +128,31 @@ def surfaces(text: str, start: int = 0, end: int | None = None) -> list[str]:
     return list(map(_surface, _TOKEN.findall(text, start, end)))
 
 
+def located_surfaces(text: str, start: int = 0, end: int | None = None) -> tuple[list[int], list[str]]:
+    """``(starts, surface forms)`` of the tokens of ``text[start:end]``: :func:`surfaces` with
+    each token's start offset, so that a text tokenized once can be cut into parts.
+
+    >>> located_surfaces("L’Élysée a dit", 2)
+    ([2, 9, 11], ['elysee', 'a', 'dit'])
+    """
+    end = len(text) if end is None else end
+    found = list(_TOKEN.finditer(text, start, end))
+    return list(map(re.Match.start, found)), list(map(_surface, map(re.Match.group, found)))
+
+
 def detect_language(surfaces: Iterable[str]) -> str | None:
     """Guess the language from stop-word hits: "en", "fr", or None when unsure."""
     words = surfaces if isinstance(surfaces, (list, tuple)) else list(surfaces)
     total = len(words)
-    counts = {lang: sum(1 for w in words if w in stops)
-              for lang, stops in ((lang, stop_words(lang)) for lang in LANGUAGES)}
+    counts = {lang: sum(map(stop_words(lang).__contains__, words)) for lang in LANGUAGES}
     if not total:
         return None
     best = max(counts, key=lambda lang: counts[lang])
     return best if counts[best] / total >= 0.08 else None
+
+
+#: Stems a :class:`TextProcessor` keeps per language before it empties its cache.
+STEM_LIMIT = 500_000
 
 
 class TextProcessor:
@@ -148,7 +163,13 @@ class TextProcessor:
 
     def __init__(self) -> None:
         self._stemmers: dict[str, snowballstemmer.stemmer] = {}
-        self._stems: dict[tuple[str | None, str], str] = {}
+        self._stems: dict[str | None, dict[str, str]] = {}  # per language: surface -> form ("" for none)
+
+    def _stems_of(self, language: str | None) -> dict[str, str]:
+        stems = self._stems.get(language)
+        if stems is None or len(stems) > STEM_LIMIT:  # a long-lived processor stays bounded
+            stems = self._stems[language] = {}
+        return stems
 
     def tokens(self, text: str, start: int = 0, end: int | None = None) -> list[Token]:
         return tokenize(text, start, end)
@@ -158,12 +179,10 @@ class TextProcessor:
 
     def content_form(self, surface: str, language: str | None) -> str | None:
         """The stemmed content form of a surface word, or None for stop words and noise."""
-        key = (language, surface)
-        cached = self._stems.get(key)
-        if cached is not None:
-            return cached or None
-        form = self._content_form(surface, language)
-        self._stems[key] = form
+        stems = self._stems_of(language)
+        form = stems.get(surface)
+        if form is None:
+            form = stems[surface] = self._content_form(surface, language)
         return form or None
 
     def _content_form(self, surface: str, language: str | None) -> str:
@@ -187,13 +206,13 @@ class TextProcessor:
 
     def content_forms_of(self, words: Iterable[str], language: str | None) -> list[str]:
         """Content forms of surface words, in order, stop words and noise left out."""
-        stems = self._stems
+        stems = self._stems_of(language)
+        get = stems.get
         out = []
         for surface in words:
-            form = stems.get((language, surface))
+            form = get(surface)
             if form is None:
-                form = self._content_form(surface, language)
-                stems[(language, surface)] = form
+                form = stems[surface] = self._content_form(surface, language)
             if form:
                 out.append(form)
         return out

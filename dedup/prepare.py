@@ -9,9 +9,10 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 
-from dedup.clean import RemovedLine, split_lines
+from dedup.clean import RemovedLine, sort_lines
 from dedup.normalize import TextProcessor, detect_language
 from dedup.segment import sentences as split_into_sentences
 from dedup.types import Document, Span
@@ -61,9 +62,19 @@ def prepare(
     """Drop boilerplate lines, split sentences, tokenize, detect language and stem."""
     processor = processor or TextProcessor()
     text = doc.text
-    kept, removed = split_lines(text, frequent=frequent_lines)
-    spans = split_into_sentences(text, kept)
-    words = [processor.surfaces(text, span.start, span.end) for _, span in spans]
+    lines = sort_lines(text, frequent=frequent_lines)
+    spans = split_into_sentences(text, lines.kept)
+    # a sentence's words are the kept lines' tokens inside its span: the lines were tokenized
+    # for their keys already, and no token crosses a sentence boundary (a boundary needs
+    # punctuation then a space; a token is letters, or digits with one separator inside)
+    starts, line_words = lines.starts, lines.words
+    words = []
+    lo = 0
+    for _, span in spans:
+        lo = bisect_left(starts, span.start, lo)
+        hi = bisect_left(starts, span.end, lo)
+        words.append(line_words[lo:hi])
+        lo = hi
     language = detect_language([w for ws in words for w in ws])
     out = []
     for (paragraph, span), ws in zip(spans, words, strict=True):
@@ -72,4 +83,4 @@ def prepare(
         surfaces = tuple(ws)
         content = tuple(processor.content_forms_of(surfaces, language))
         out.append(Sentence(span, paragraph, surfaces, content))
-    return Prepared(doc, language, tuple(out), tuple(removed))
+    return Prepared(doc, language, tuple(out), tuple(lines.removed))

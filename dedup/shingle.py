@@ -23,7 +23,8 @@ def word_shingles(words: Sequence[str], n: int) -> list[str]:
         return []
     if len(words) <= n:
         return [" ".join(words)]
-    return [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    # the i-th shingle is words i..i+n-1: n shifted copies zipped (the shortest one ends it)
+    return list(map(" ".join, zip(*(words[i:] for i in range(n)), strict=False)))
 
 
 @dataclass(frozen=True, slots=True)

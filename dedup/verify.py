@@ -36,6 +36,7 @@ import struct
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any, Literal
 
 import numpy as np
@@ -295,7 +296,7 @@ class TextFeatures:
             bounds.append(len(words))
         seed = config.seed
         shingles = np.unique(np.fromiter(
-            (xxhash.xxh32_intdigest(sh.encode("utf-8"), seed) for sh in word_shingles(doc.surfaces, config.ngram)),
+            map(xxhash.xxh32_intdigest, map(str.encode, word_shingles(doc.surfaces, config.ngram)), repeat(seed)),
             dtype=np.uint32,
         ))
         return cls(

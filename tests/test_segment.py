@@ -66,3 +66,24 @@ def test_abbreviations_far_into_a_long_sentence_and_after_long_words():
     assert _split(text) == [text[: text.index(" Puis")], "Puis il est parti."]
     long_word = "x" * 80 + "Dr. Smith left. Then J. Doe came."
     assert _split(long_word) == ["x" * 80 + "Dr.", "Smith left.", "Then J. Doe came."]
+
+
+_PIECES = ["5.", "000", "1,", "234", "\u00a0", "\u202f", " ", "\n", "\n\n", "  ", "«", "»", '"', "No.", "U.S.",
+           "J.", "Le", "chat", "dort", ".", "!", "?", "…", "1.000", "15 000", "3,5", "Il", "rêve", "(", ")", "-",
+           "—", "L’Élysée", "2025", "Publié le 27/12/2025", "www.x.com", ":", "A", "12", "de", "ß", "ﬁ", "\t", "’"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=60).map("".join))
+def test_sentence_words_are_the_tokens_of_the_sentence_alone(text):
+    # preparation tokenizes each kept line once and hands every sentence the tokens inside
+    # its span: the same words as tokenizing the sentence on its own, and every word of the
+    # kept lines lands in exactly one sentence
+    from dedup.clean import sort_lines
+    from dedup.normalize import surfaces
+    from dedup.prepare import prepare
+    from dedup.types import Document
+
+    p = prepare(Document("x", text))
+    for s in p.sentences:
+        assert list(s.surfaces) == surfaces(text, s.span.start, s.span.end)
+    assert [w for s in p.sentences for w in s.surfaces] == sort_lines(text).words
