@@ -42,3 +42,16 @@ def test_content_forms_stem_and_drop_stop_words():
     assert tp.content_forms(toks, "fr") == ["soldat", "nord", "coreen", "tu", "combat"]
     # same stems for singular and plural: light rewording keeps the content form
     assert tp.content_form("soldat", "fr") == tp.content_form("soldats", "fr")
+
+
+def test_stem_cache_is_bounded_and_changes_no_form(monkeypatch):
+    import dedup.normalize as normalize
+
+    words = [f"mot{i}s" for i in range(40)] + ["déclarations", "the", "rapports"] * 3
+    expected = TextProcessor().content_forms_of(words, "fr")
+    monkeypatch.setattr(normalize, "STEM_LIMIT", 5)
+    tp = TextProcessor()
+    got = [form for w in words for form in tp.content_forms_of([w], "fr")]
+    assert got == expected
+    assert tp.content_form("rapports", "fr") == expected[-1]
+    assert 0 < len(tp._stems["fr"]) <= 6
