@@ -354,6 +354,9 @@ def test_index_bench_command_line(generated, tmp_path):
     assert run["dedup"]["evict"]["count"] == 20  # the first batch, added before the cutoff
     assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
+    if sys.platform.startswith("linux"):  # the resident memory split into its own and the mapped index
+        parts = run["dedup"]["rss_after_checks"]
+        assert parts["anon_mb"] > 10 and parts["file_mb"] > 0
 
 
 def test_index_bench_prepares_on_worker_processes(generated, tmp_path):

@@ -112,6 +112,21 @@ def test_restart_keeps_documents_and_configuration(tmp_path):
         assert stats["format"] == FORMAT_VERSION and stats["size_bytes"] > 0
 
 
+def test_memory_map_is_set_on_every_connection_and_changes_no_answer(tmp_path):
+    # reads go through a memory map of the file (SQLite's mmap_size) when asked for; a handle
+    # that writes with the map and one that reads without it see the same index
+    path = tmp_path / "i.db"
+    with SyndicationIndex(path, mmap_size=1 << 30) as mapped, SyndicationIndex(path) as plain:
+        assert mapped._connection().execute("PRAGMA mmap_size").fetchone()[0] > 0
+        assert plain._connection().execute("PRAGMA mmap_size").fetchone()[0] == 0
+        mapped.add_many([seed("002"), seed("003")])
+        found = [m.to_dict() for m in mapped.query(seed("003").text)]
+        assert found and found == [m.to_dict() for m in plain.query(seed("003").text)]
+    for bad in (-1, 1.5, True, "2G"):
+        with pytest.raises(ConfigError, match="mmap_size"):
+            SyndicationIndex(path, mmap_size=bad)
+
+
 def test_incompatible_configuration_is_refused_with_the_fields(tmp_path):
     path = tmp_path / "i.db"
     SyndicationIndex(path).close()
