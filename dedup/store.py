@@ -768,6 +768,10 @@ def _chunks(values: Sequence[T], size: int = _IN_CHUNK) -> Iterator[Sequence[T]]
         yield values[i:i + size]
 
 
+def _values(n: int) -> str:
+    return ",".join(["(?)"] * n)
+
+
 def _marks(n: int) -> str:
     return ",".join("?" * n)
 
@@ -1210,13 +1214,19 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _passage_hits(self, conn: sqlite3.Connection, passage_keys: np.ndarray, hits: dict[Any, list[int]]) -> None:
         """Count the passage-key hits of stored documents into ``hits`` (:func:`passage_hits`)."""
-        # a bucket of more than passage_max_bucket documents can only give its newest one a hit:
-        # the key table tells its size and newest document, and the documents of small ones
+        # a bucket of more than passage_max_bucket documents can only give its newest one a hit,
+        # and one of max_bucket or more none: the key table tells each bucket's newest document
+        # (one seek) and its size up to max_bucket (at most that many rows read, however large
+        # common passages' buckets grow), then the documents of small buckets
+        cap = self.config.max_bucket
         found: list[np.ndarray] = []
         small: list[int] = []
         for chunk in _chunks(passage_keys.tolist()):
-            rows = conn.execute(f"SELECT key, max(doc), count(*) FROM passage_keys WHERE key IN ({_marks(len(chunk))})"
-                                " GROUP BY key", chunk).fetchall()
+            rows = conn.execute(
+                f"WITH q(key) AS (VALUES {_values(len(chunk))}) SELECT key,"
+                " (SELECT max(doc) FROM passage_keys p WHERE p.key = q.key),"
+                f" (SELECT count(*) FROM (SELECT 1 FROM passage_keys p WHERE p.key = q.key LIMIT {cap})) AS n"
+                " FROM q WHERE n > 0", chunk).fetchall()
             grouped = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
             is_small = (grouped[:, 2] > 1) & (grouped[:, 2] <= self.config.passage_max_bucket)
             small += grouped[is_small, 0].tolist()

@@ -534,6 +534,26 @@ def test_a_common_passage_is_left_out_whether_its_keys_are_merged_or_recent(tmp_
     assert all(p == 0 for _, (_, p) in answers[0])  # every passage key is common here
 
 
+def test_a_merged_bucket_is_sized_up_to_max_bucket_only_and_decides_alike(tmp_path, monkeypatch):
+    """The key tables tell a passage bucket's size up to max_bucket rows: a bucket of 9
+    documents (over passage_max_bucket, under max_bucket) links its newest document only, one
+    of max_bucket and one of more link nothing, all merged into the key tables."""
+    from dedup import recent
+
+    config = ScanConfig(max_bucket=10)
+    text = synthetic_docs("c", 1, 9)[0].text
+    monkeypatch.setattr(recent, "RECENT_KEYS", 1)  # every add merges its keys at once
+    for n in (9, 10, 13):
+        with SyndicationIndex(tmp_path / f"{n}.db", config) as index:
+            index.add_many([Document(f"c{i}", text) for i in range(n)], batch_size=1)
+            assert index.stats()["recent_keys"] == 0
+            entry = index._entries([Document("q", text)])[0]
+            hits = index._transaction(partial(index._lookup, entry=entry), write=False)
+            passage = {doc: p for doc, (_, p) in hits.items() if p}
+            newest = max(hits)
+            assert passage == ({newest: len(entry.passage_keys)} if n == 9 else {}), n
+
+
 def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
     path = tmp_path / "old.db"
     SyndicationIndex(path).close()
