@@ -1,6 +1,8 @@
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dedup import Document, ScanConfig, prepare, verify
 from dedup.verify import IdfTable, sentence_scores
@@ -146,3 +148,16 @@ def test_feature_digest_tells_texts_apart_by_what_verification_reads():
     ]
     digests = {features("x", t).digest() for t in others}
     assert len(digests) == len(others) and same.digest() not in digests
+
+
+@given(st.lists(st.sampled_from(["6", "1987", "2025", "20", "19", "six", "douze", "dozen", "a", "elysee", "²",
+                                 "5.93", "15000", "un", "", "ten", "tens"]), max_size=12))
+def test_figure_parts_are_the_digits_and_spelled_numbers_of_the_words(words):
+    from dedup.prepare import Sentence
+    from dedup.types import Span
+    from dedup.verify import _NUMBER_WORDS, figure_parts
+
+    sentence = Sentence(Span(0, 1), 0, tuple(words), ())
+    digits = {w for w in words if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
+    assert figure_parts(sentence) == (frozenset(digits), frozenset(_NUMBER_WORDS[w] for w in words
+                                                                    if w in _NUMBER_WORDS))
