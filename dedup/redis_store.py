@@ -51,6 +51,7 @@ from dedup.store import (
     Progress,
     Stored,
     Verdict,
+    check_candidates,
     check_format,
     decode_features,
     encode_features,
@@ -217,8 +218,9 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return count
 
     def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None) -> Verdict:
+              added: float | None = None, candidates: int | None = None) -> Verdict:
         """Query, then add ``document``; retried when a related document arrives in between."""
+        candidates = check_candidates(candidates)
         entry = self._entries([document], added)[0]
         watched = [self._key("doc", document.id)]
         watched += [self._key("dk", k) for k in entry.doc_keys.tolist()]
@@ -230,7 +232,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                         pipe.watch(*watched)
                         # reads go through other connections; the WATCH on this one still sees
                         # every write made to the watched keys by anyone
-                        matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=document.id)
+                        matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=document.id,
+                                                candidates=candidates)
                         pipe.multi()
                         self._add_script(args=self._add_args(entry), client=pipe)
                         pipe.execute()
@@ -311,11 +314,14 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         totals = {(lang or None): int(n) for lang, n in replies[-1].items()}
         return df, totals
 
-    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
+              candidates: int | None = None) -> list[Match]:
         """Stored documents related to a text or document, strongest first (nothing is added)."""
+        candidates = check_candidates(candidates)
         document, own_id = self._as_document(text_or_document)
         entry = self._entries([document])[0]
-        return self._call(lambda: self._matches(self._redis, entry, limit=limit, align=align, exclude=own_id))
+        return self._call(lambda: self._matches(self._redis, entry, limit=limit, align=align, exclude=own_id,
+                                                candidates=candidates))
 
     def get(self, doc_id: str) -> Document | None:
         fields = self._call(lambda: self._redis.hgetall(self._key("doc", doc_id)))

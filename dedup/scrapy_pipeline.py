@@ -20,7 +20,10 @@ Settings (defaults in brackets):
   ``duplicate``, ``syndicated``, ``rewrite`` or ``partial``) and ``dedup_matches`` (the earlier
   documents, as :meth:`dedup.store.Match.to_dict` without evidence). A ``scrapy.Item`` must
   declare those two fields; dict items get them freely;
-- ``DEDUP_MATCH_LIMIT`` [5]: matches kept per item.
+- ``DEDUP_MATCH_LIMIT`` [5]: matches kept per item;
+- ``DEDUP_CANDIDATES`` [None: ``max(4 * DEDUP_MATCH_LIMIT, max_bucket)``]: stored documents
+  verified at most per item (``candidates`` of :meth:`~dedup.store.BaseSyndicationIndex.query`):
+  fewer is faster when a story comes in hundreds of copies.
 
 Every item with text is checked and added (:meth:`~dedup.store.BaseSyndicationIndex.check`),
 dropped ones included: a reprint seen tomorrow is still recognised. Counts go to the crawl
@@ -36,7 +39,7 @@ from typing import Any
 import xxhash
 
 from dedup.errors import ConfigError
-from dedup.store import BaseSyndicationIndex, Verdict, open_index
+from dedup.store import BaseSyndicationIndex, Verdict, check_candidates, open_index
 from dedup.types import Document
 
 try:
@@ -58,7 +61,7 @@ class SyndicationPipeline:
 
     def __init__(self, index: str, *, text_field: str = "text", id_field: str = "url", action: str = "drop",
                  drop_statuses: tuple[str, ...] = ("duplicate", "syndicated"), limit: int = 5,
-                 namespace: str = "dedup", stats: Any = None) -> None:
+                 candidates: int | None = None, namespace: str = "dedup", stats: Any = None) -> None:
         if action not in ACTIONS:
             raise ConfigError(f"DEDUP_ACTION must be one of {', '.join(ACTIONS)}, got {action!r}")
         unknown = [s for s in drop_statuses if s not in STATUSES[1:]]
@@ -66,6 +69,10 @@ class SyndicationPipeline:
             raise ConfigError(f"DEDUP_DROP_STATUSES must be among {', '.join(STATUSES[1:])}, got {unknown!r}")
         if not isinstance(limit, int) or limit < 1:
             raise ConfigError(f"DEDUP_MATCH_LIMIT must be an integer >= 1, got {limit!r}")
+        try:
+            self.candidates = check_candidates(candidates)
+        except ConfigError as exc:
+            raise ConfigError(f"DEDUP_CANDIDATES: {exc}") from None
         self.location = index
         self.text_field = text_field
         self.id_field = id_field
@@ -89,6 +96,7 @@ class SyndicationPipeline:
             action=settings.get("DEDUP_ACTION", "drop"),
             drop_statuses=tuple(settings.getlist("DEDUP_DROP_STATUSES", ["duplicate", "syndicated"])),
             limit=settings.getint("DEDUP_MATCH_LIMIT", 5),
+            candidates=settings.getint("DEDUP_CANDIDATES") if settings.get("DEDUP_CANDIDATES") is not None else None,
             namespace=settings.get("DEDUP_NAMESPACE", "dedup"),
             stats=crawler.stats,
         )
@@ -117,7 +125,7 @@ class SyndicationPipeline:
         doc_id = str(doc_id) if doc_id else f"xxh64:{xxhash.xxh64_hexdigest(text.encode('utf-8'))}"
         document = Document(doc_id, text, url=_text(adapter.get("url")), title=_text(adapter.get("title")),
                             date=_text(adapter.get("date")), source=_text(adapter.get("source")))
-        verdict = self.index.check(document, limit=self.limit)
+        verdict = self.index.check(document, limit=self.limit, candidates=self.candidates)
         self._count(verdict.status)
         if self.action == "drop":
             if verdict.status in self.drop_statuses and verdict.best is not None:

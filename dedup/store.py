@@ -368,12 +368,20 @@ class BaseSyndicationIndex(ABC):
         how many were given."""
 
     @abstractmethod
-    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
-        """Stored documents related to a text, strongest first (nothing is added)."""
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
+              candidates: int | None = None) -> list[Match]:
+        """Stored documents related to a text, strongest first (nothing is added).
+
+        ``candidates``: how many stored documents are verified at most, those sharing the most
+        band keys with the text first (newest first on ties); default ``max(4 * limit,
+        config.max_bucket)``. Verifying is most of a query's cost where many stored documents
+        share keys with the text (a story syndicated hundreds of times): fewer is faster, and
+        the matches are then the strongest among those verified.
+        """
 
     @abstractmethod
     def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None) -> Verdict:
+              added: float | None = None, candidates: int | None = None) -> Verdict:
         """Query, then add ``document``, as one atomic step against other writers."""
 
     @abstractmethod
@@ -444,17 +452,17 @@ class BaseSyndicationIndex(ABC):
         return entry
 
     def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
-                 exclude: str | None) -> list[Match]:
+                 exclude: str | None, candidates: int | None = None) -> list[Match]:
         """Candidates by band keys, verified against the stored documents, strongest first."""
         if limit < 1:
             raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
+        cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
         hits = self._lookup(reader, entry)
         min_hits = self.config.passage_min_hits
         # most shared keys first, larger (newer) handles first on ties; verifying is the costly
         # part, so it is capped
         keep = sorted((h for h, (d, p) in hits.items() if d > 0 or p >= min_hits), reverse=True)
         keep.sort(key=lambda h: (-hits[h][0], -hits[h][1]))
-        cap = max(4 * limit, self.config.max_bucket)
         stored = [s for s in self._load(reader, keep[:cap]) if s.doc.id != exclude]
         if not stored:
             return []
@@ -597,6 +605,14 @@ def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig,
     newest[np.append(starts[1:], len(keys)) - 1] = True  # the largest handle of each bucket
     keep = (size <= config.passage_max_bucket) | ((size < config.max_bucket) & newest)
     return np.unique(docs[keep], return_counts=True)
+
+
+def check_candidates(candidates: Any) -> int | None:
+    """``candidates`` as given to a query (None or an integer >= 1), or :class:`ConfigError`."""
+    if candidates is not None and (isinstance(candidates, bool) or not isinstance(candidates, int)
+                                   or candidates < 1):
+        raise ConfigError(f"candidates must be an integer >= 1 or None, got {candidates!r}")
+    return candidates
 
 
 def unique_by_id(entries: Sequence[Entry]) -> list[Entry]:
@@ -1267,28 +1283,34 @@ class SyndicationIndex(BaseSyndicationIndex):
         totals = {(lang or None): n for lang, n in self._cache.totals().items()}
         return df, totals
 
-    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False) -> list[Match]:
+    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
+              candidates: int | None = None) -> list[Match]:
         """Stored documents related to a text or document, strongest first (nothing is added).
 
         A :class:`~dedup.types.Document` never matches its own id. With ``align=True`` each
         match carries the passage alignment of :mod:`dedup.align` when that module is installed.
+        ``candidates``: see :meth:`BaseSyndicationIndex.query`.
         """
+        candidates = check_candidates(candidates)
         document, own_id = self._as_document(text_or_document)
         entry = self._entries([document])[0]
         return self._transaction(
-            lambda c: self._matches(c, entry, limit=limit, align=align, exclude=own_id), write=False)
+            lambda c: self._matches(c, entry, limit=limit, align=align, exclude=own_id, candidates=candidates),
+            write=False)
 
     def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None) -> Verdict:
+              added: float | None = None, candidates: int | None = None) -> Verdict:
         """Query, then add ``document``, in one write transaction.
 
         Two crawlers checking copies of one story at the same moment cannot both get ``new``:
         the second one's query runs after the first one's add.
         """
+        candidates = check_candidates(candidates)
         entry = self._entries([document], added, store=True)[0]
 
         def work(conn: sqlite3.Connection) -> list[Match]:
-            matches = self._matches(conn, entry, limit=limit, align=align, exclude=document.id)
+            matches = self._matches(conn, entry, limit=limit, align=align, exclude=document.id,
+                                    candidates=candidates)
             self._insert(conn, [entry])
             return matches
 

@@ -406,3 +406,18 @@ def test_tiles_keep_offsets_relations_and_truth(generated, tmp_path):
                 assert _ws(a) == _ws(b)
     members = [m for c in tiled_truth["clusters"] for m in c["members"]]
     assert len(members) == len(set(members)) and set(members) <= set(tiled)
+
+
+def test_burst_bench_verifies_at_most_the_budget(generated, tmp_path):
+    import burst_bench
+
+    out, _, _, _ = generated
+    result = tmp_path / "burst.json"
+    assert burst_bench.main([str(out / "docs.jsonl"), "--copies", "8", "--stories", "2", "--background", "40",
+                             "--candidates", "default,3", "--json", str(result)]) == 0
+    runs = json.loads(result.read_text(encoding="utf-8"))["runs"]
+    assert [r["candidates"] for r in runs] == [None, 3] and all(r["queries"] == 20 for r in runs)
+    # under the default budget every query finds its story's 8 copies and the story itself;
+    # with 3 candidates verified, three matches at most
+    assert runs[0]["copies_among_matches"] == 160 and runs[0]["matches"] >= 180
+    assert 0 < runs[1]["matches"] <= 60

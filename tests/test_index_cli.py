@@ -71,6 +71,10 @@ def test_query_json_and_table(runner, tmp_path, corpus):
     assert lines[0] == f"2 article(s) queried, 1 with a match in {db}"
     assert lines[2].split() == ["article", "status", "match", "relation", "coverage", "why"]
     assert any(line.startswith(str(seed_path("004"))) and line.split()[1:3] == ["new", "-"] for line in lines)
+    # --candidates 1: one stored article verified per query, so one match at most
+    data = json.loads(runner.invoke(index, [*args, "--format", "json", "--candidates", "1"]).output)
+    assert len(data["results"][0]["matches"]) == 1
+    assert runner.invoke(index, [*args, "--candidates", "0"]).exit_code == 2
 
 
 def test_stats(runner, tmp_path, corpus):

@@ -168,6 +168,21 @@ def test_check_adds_and_reports_the_earlier_copy(redis_url, namespace):
         assert len(index) == 2
 
 
+def test_candidates_bounds_the_documents_verified(redis_url, namespace):
+    story = seed("002")
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        index.add_many([Document(f"c{i}", story.text) for i in range(6)])
+        assert len(index.query(story.text)) == 6
+        assert len(index.query(story.text, candidates=2)) == 2
+        verdict = index.check(Document("new", story.text), candidates=1)
+        assert verdict.status == "duplicate" and len(verdict.matches) == 1
+        with pytest.raises(ConfigError, match="candidates"):
+            index.query(story.text, candidates=0)
+        with pytest.raises(ConfigError, match="candidates"):
+            index.check(Document("x", story.text), candidates=-2)
+        assert len(index) == 7
+
+
 def _redis_worker(url: str, namespace: str, worker: int, n: int) -> tuple[int, int]:
     docs = synthetic_docs(f"w{worker}", n, 1000 + worker)
     found = 0

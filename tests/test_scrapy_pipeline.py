@@ -171,6 +171,22 @@ def test_pipeline_settings_are_checked(tmp_path):
         SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_ACTION="delete"))
     with pytest.raises(ConfigError, match="DEDUP_DROP_STATUSES"):
         SyndicationPipeline(str(tmp_path / "i.db"), drop_statuses=("new",))
+    with pytest.raises(ConfigError, match="DEDUP_CANDIDATES"):
+        SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_CANDIDATES=0))
+
+
+def test_pipeline_verifies_at_most_dedup_candidates(tmp_path):
+    pipeline = SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_ACTION="tag",
+                                                         DEDUP_CANDIDATES="1"))
+    assert pipeline.candidates == 1
+    pipeline.open_spider()
+    try:
+        story = seed("003").text
+        for page in ("a", "b", "c"):
+            tagged = pipeline.process_item({"url": page, "text": story})
+        assert tagged["dedup_status"] == "duplicate" and len(tagged["dedup_matches"]) == 1
+    finally:
+        pipeline.close_spider()
 
 
 def test_pipeline_without_a_crawl(tmp_path):

@@ -127,6 +127,36 @@ def test_memory_map_is_set_on_every_connection_and_changes_no_answer(tmp_path):
             SyndicationIndex(path, mmap_size=bad)
 
 
+def test_candidates_bounds_the_stored_documents_verified(tmp_path):
+    # a story stored under 12 ids: every copy shares every key, so the newest come first; a
+    # query verifies max(4 x limit, max_bucket) of them by default, `candidates` of them if given
+    story = seed("002")
+    loaded: list[int] = []
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([Document(f"c{i:02d}", story.text) for i in range(12)])
+        load = index._load
+
+        def counted(reader, handles):  # type: ignore[no-untyped-def]
+            loaded.append(len(handles))
+            return load(reader, handles)
+
+        index._load = counted  # type: ignore[method-assign]
+        assert len(index.query(story.text)) == 10 and loaded[-1] == 12
+        # ranked as ever among those verified: same relation and coverage, same time, ids in order
+        assert [m.id for m in index.query(story.text, candidates=3)] == ["c09", "c10", "c11"]
+        assert loaded[-1] == 3
+        assert [m.id for m in index.query(story.text, limit=2, candidates=1)] == ["c11"]
+        verdict = index.check(Document("new", story.text), candidates=2)
+        assert verdict.status == "duplicate" and [m.id for m in verdict.matches] == ["c10", "c11"]
+        assert loaded[-1] == 2 and "new" in index
+        for bad in (0, -1, 1.5, True, "3"):
+            with pytest.raises(ConfigError, match="candidates"):
+                index.query(story.text, candidates=bad)
+            with pytest.raises(ConfigError, match="candidates"):
+                index.check(Document("x", story.text), candidates=bad)
+        assert "x" not in index
+
+
 def test_incompatible_configuration_is_refused_with_the_fields(tmp_path):
     path = tmp_path / "i.db"
     SyndicationIndex(path).close()

@@ -164,8 +164,12 @@ def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_
 @_format_option
 @click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
               help="Matches reported per article.")
+@click.option("--candidates", type=click.IntRange(min=1), default=None,
+              help="Stored articles verified at most per article, those sharing the most band keys first "
+                   "[default: max(4 x limit, max_bucket)]; fewer is faster when a story is stored in many "
+                   "copies.")
 @click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON).")
-def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, align: bool) -> None:
+def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool) -> None:
     """Find the stored articles that each article in FILES copies, syndicates or rewrites.
 
     Nothing is added. Each article gets a status: new (no match), or the strongest relation
@@ -180,7 +184,8 @@ def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, align: bool) -
     results: list[tuple[Document, Verdict]] = []
     with open_index(db, create=False) as idx:
         for doc in _split(files, skipped):
-            results.append((doc, Verdict.from_matches(idx.query(doc.text, limit=limit, align=align))))
+            matches = idx.query(doc.text, limit=limit, align=align, candidates=candidates)
+            results.append((doc, Verdict.from_matches(matches)))
     if fmt == "json":
         _echo_json({
             "results": [{"id": d.id, "path": d.path, **v.to_dict()} for d, v in results],
