@@ -60,7 +60,8 @@ def _peak_rss_mb() -> float:
 
 def _rss_parts_mb() -> dict[str, float]:
     """The resident memory now, in its two parts: anonymous (the process's own) and file pages
-    (the index's memory-mapped pages, shared with the page cache); empty off Linux."""
+    (shared libraries, and the index's pages when it is memory-mapped: the page cache's);
+    empty off Linux."""
     out: dict[str, float] = {}
     try:
         with open("/proc/self/status", encoding="ascii") as handle:
@@ -422,7 +423,8 @@ def render(m: dict[str, Any]) -> str:
               f"{disk['passage_fingerprint_bytes_per_doc']})" if "fingerprint_bytes_per_doc" in disk else "n/a")
         ds = run.get("datasketch", {}).get("peak_rss_mb", "")
         parts = d.get("rss_after_checks") or {}
-        now = f"; after the checks {parts['anon_mb']} anonymous + {parts['file_mb']} file" if parts else ""
+        now = (f"; after the checks {parts.get('anon_mb')} anonymous + {parts.get('file_mb')} file"
+               if parts else "")
         lines.append(f"| {run['size']:,} | {d['reopen_seconds']} | {disk['bytes_per_doc']} | {fp} | "
                      f"{d['peak_rss_mb']} ({d['rss_after_add_mb']}{now}) | {ds} |")
     return "\n".join(lines)

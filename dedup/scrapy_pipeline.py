@@ -56,6 +56,19 @@ ACTIONS = ("drop", "tag")
 STATUSES = ("new", "duplicate", "syndicated", "rewrite", "partial")
 
 
+def _int_setting(settings: Any, name: str, default: int | None) -> Any:
+    """An integer setting (as an int, or as text from the command line), else ``default``."""
+    value = settings.get(name)
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ConfigError(f"{name} must be an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+
+
 class SyndicationPipeline:
     """Checks each item's text against a persistent syndication index (see module doc)."""
 
@@ -95,8 +108,8 @@ class SyndicationPipeline:
             id_field=settings.get("DEDUP_ID_FIELD", "url"),
             action=settings.get("DEDUP_ACTION", "drop"),
             drop_statuses=tuple(settings.getlist("DEDUP_DROP_STATUSES", ["duplicate", "syndicated"])),
-            limit=settings.getint("DEDUP_MATCH_LIMIT", 5),
-            candidates=settings.getint("DEDUP_CANDIDATES") if settings.get("DEDUP_CANDIDATES") is not None else None,
+            limit=_int_setting(settings, "DEDUP_MATCH_LIMIT", 5),
+            candidates=_int_setting(settings, "DEDUP_CANDIDATES", None),
             namespace=settings.get("DEDUP_NAMESPACE", "dedup"),
             stats=crawler.stats,
         )

@@ -19,6 +19,8 @@ from dedup.prepare import Prepared
 
 def word_shingles(words: Sequence[str], n: int) -> list[str]:
     """Word ``n``-grams joined by spaces; a text shorter than ``n`` words is one shingle."""
+    if n < 1:
+        raise ValueError(f"n must be >= 1, got {n}")
     if not words:
         return []
     if len(words) <= n:

@@ -373,10 +373,11 @@ class BaseSyndicationIndex(ABC):
         """Stored documents related to a text, strongest first (nothing is added).
 
         ``candidates``: how many stored documents are verified at most, those sharing the most
-        band keys with the text first (newest first on ties); default ``max(4 * limit,
-        config.max_bucket)``. Verifying is most of a query's cost where many stored documents
-        share keys with the text (a story syndicated hundreds of times): fewer is faster, and
-        the matches are then the strongest among those verified.
+        band keys with the text first (newest first on ties; a queried document's own stored
+        version takes no place); default ``max(4 * limit, config.max_bucket)``. Verifying is
+        most of a query's cost where many stored documents share keys with the text (a story
+        syndicated hundreds of times): fewer is faster, and the matches are then the
+        strongest among those verified.
         """
 
     @abstractmethod
@@ -463,7 +464,10 @@ class BaseSyndicationIndex(ABC):
         # part, so it is capped
         keep = sorted((h for h, (d, p) in hits.items() if d > 0 or p >= min_hits), reverse=True)
         keep.sort(key=lambda h: (-hits[h][0], -hits[h][1]))
-        stored = [s for s in self._load(reader, keep[:cap]) if s.doc.id != exclude]
+        # the queried document's own stored version (a re-fetched page) is no candidate: it is
+        # loaded, if among the first, in one more place and dropped, so that it takes no slot
+        wanted = keep[:cap + 1] if exclude is not None else keep[:cap]
+        stored = [s for s in self._load(reader, wanted) if s.doc.id != exclude][:cap]
         if not stored:
             return []
         idf = self._idf(reader, entry, stored)
@@ -1238,11 +1242,13 @@ class SyndicationIndex(BaseSyndicationIndex):
         found: list[np.ndarray] = []
         small: list[int] = []
         for chunk in _chunks(passage_keys.tolist()):
-            rows = conn.execute(
+            # keys absent from the table come back with no document and a size of 0 (a WHERE on
+            # the size would run its subquery twice)
+            rows = [row for row in conn.execute(
                 f"WITH q(key) AS (VALUES {_values(len(chunk))}) SELECT key,"
                 " (SELECT max(doc) FROM passage_keys p WHERE p.key = q.key),"
-                f" (SELECT count(*) FROM (SELECT 1 FROM passage_keys p WHERE p.key = q.key LIMIT {cap})) AS n"
-                " FROM q WHERE n > 0", chunk).fetchall()
+                f" (SELECT count(*) FROM (SELECT 1 FROM passage_keys p WHERE p.key = q.key LIMIT {cap}))"
+                " FROM q", chunk) if row[2]]
             grouped = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
             is_small = (grouped[:, 2] > 1) & (grouped[:, 2] <= self.config.passage_max_bucket)
             small += grouped[is_small, 0].tolist()

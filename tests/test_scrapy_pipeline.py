@@ -171,8 +171,11 @@ def test_pipeline_settings_are_checked(tmp_path):
         SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_ACTION="delete"))
     with pytest.raises(ConfigError, match="DEDUP_DROP_STATUSES"):
         SyndicationPipeline(str(tmp_path / "i.db"), drop_statuses=("new",))
-    with pytest.raises(ConfigError, match="DEDUP_CANDIDATES"):
-        SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_CANDIDATES=0))
+    for bad in (0, "many", 2.5):
+        with pytest.raises(ConfigError, match="DEDUP_CANDIDATES"):
+            SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_CANDIDATES=bad))
+    with pytest.raises(ConfigError, match="DEDUP_MATCH_LIMIT"):
+        SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_MATCH_LIMIT="five"))
 
 
 def test_pipeline_verifies_at_most_dedup_candidates(tmp_path):

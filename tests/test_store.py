@@ -148,7 +148,11 @@ def test_candidates_bounds_the_stored_documents_verified(tmp_path):
         assert [m.id for m in index.query(story.text, limit=2, candidates=1)] == ["c11"]
         verdict = index.check(Document("new", story.text), candidates=2)
         assert verdict.status == "duplicate" and [m.id for m in verdict.matches] == ["c10", "c11"]
-        assert loaded[-1] == 2 and "new" in index
+        assert loaded[-1] == 3 and "new" in index  # one more loaded in case it is the queried document
+        # a stored page fetched again: its own stored version takes no place in the budget
+        again = Document("new", story.text)  # the newest stored document: first among the candidates
+        assert [m.id for m in index.query(again, limit=1, candidates=1)] == ["c11"]
+        assert index.check(again, limit=1, candidates=1).status == "duplicate"
         for bad in (0, -1, 1.5, True, "3"):
             with pytest.raises(ConfigError, match="candidates"):
                 index.query(story.text, candidates=bad)
