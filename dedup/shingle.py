@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dedup.errors import ConfigError
 from dedup.prepare import Prepared
 
 
 def word_shingles(words: Sequence[str], n: int) -> list[str]:
     """Word ``n``-grams joined by spaces; a text shorter than ``n`` words is one shingle."""
     if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+        raise ConfigError(f"n must be >= 1, got {n}")
     if not words:
         return []
     if len(words) <= n:

@@ -151,3 +151,14 @@ def test_pair_hits_counted_in_partitions_on_disk_like_in_memory(monkeypatch, min
     assert len(in_memory) > 10 and partitioned.tolist() == in_memory.tolist()
     expected = sorted(candidate_pairs(keys, owners, max_bucket=6, min_hits=min_hits))
     assert [tuple(p) for p in in_memory.tolist()] == expected
+
+
+@given(st.lists(st.sampled_from(["a", "b", "élysée", "2025"]), max_size=12), st.integers(1, 6))
+def test_word_shingles_are_the_n_grams_of_the_words(words, n):
+    from dedup.shingle import word_shingles
+
+    expected = [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)] if len(words) > n else (
+        [" ".join(words)] if words else [])
+    assert word_shingles(words, n) == expected
+    with pytest.raises(ConfigError, match="n must be"):
+        word_shingles(words, 0)
