@@ -7,7 +7,10 @@ For each size N, two child processes (so that each peak RSS is its own):
   in batches; then a query sample (half documents already indexed, each with its last
   paragraph cut and a new id; half documents not indexed) is queried with ``query``, the same
   sample is looked up by band keys only (no verification), and checked with ``check`` (query
-  then add, atomically); the index is closed and reopened. Every rate is split into the time
+  then add, atomically); the same sample also goes through ``query_many`` and ``check_many``
+  (batches of 100, prepared in this process or on 2 worker processes while this one answers;
+  the documents check_many added are removed again before the checks one at a time); the
+  index is closed and reopened. Every rate is split into the time
   spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
   ``dedup.stages.Fingerprinter`` work, the same for any store) and the time spent in the
   *store* (SQL, encoding, decoding, and for queries IDF look-ups and verification of the
@@ -43,6 +46,7 @@ import shutil
 import sqlite3
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -175,6 +179,11 @@ def _disk(db: str, n: int) -> dict[str, Any]:
     return out
 
 
+#: batches of query_many and check_many, and the jobs they run with: several batches per
+#: sample, so that workers prepare one while this process answers another
+_MANY_BATCH, _MANY_JOBS = 100, (1, 2)
+
+
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
                overrides: dict[str, Any], jobs: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
@@ -245,6 +254,19 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
             found["absent_with_match"] += bool(matches)
     out["query"].update(found)
 
+    # the same queries through query_many: batches prepared here (jobs 1) or on worker
+    # processes while this one answers the batch before (jobs 2); the answers must not change
+    expected = [[(m.id, m.relation) for m in r] for r in results]
+    out["query_many"] = []
+    for batch_jobs in _MANY_JOBS:
+        start = time.perf_counter()
+        answers = index.query_many(queries, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
+        total = time.perf_counter() - start
+        clock.take()
+        out["query_many"].append({
+            "jobs": batch_jobs, "count": len(queries), "seconds": round(total, 2), "per_s": _rate(len(queries), total),
+            "same_answers": [[(m.id, m.relation) for m in r] for r in answers] == expected})
+
     # band-key look-up only (what an LSH query returns: candidates, nothing verified)
     entries = index._entries(queries)  # noqa: SLF001 - the benchmark times the store's steps
     clock.take()
@@ -261,6 +283,19 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
                           "mean_candidates": round(candidates / len(entries), 1)}
 
     checks = [Document("c-" + q.id, q.text) for q in queries]
+    # check_many first, each run's documents removed again afterwards: the checks one at a
+    # time below then meet the index check_many met
+    out["check_many"] = []
+    for batch_jobs in _MANY_JOBS:
+        start = time.perf_counter()
+        verdicts = index.check_many(checks, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
+        total = time.perf_counter() - start
+        for c in checks:
+            index.remove(c.id)
+        clock.take()
+        out["check_many"].append({
+            "jobs": batch_jobs, "count": len(checks), "seconds": round(total, 2), "per_s": _rate(len(checks), total),
+            "statuses": dict(Counter(v.status for v in verdicts))})
     statuses: dict[str, int] = {}
     start = time.perf_counter()
     for c in checks:
@@ -397,10 +432,16 @@ def render(m: dict[str, Any]) -> str:
                      f"df {q.get('frequencies_seconds', 0)}s, verify {q.get('verify_seconds', 0)}s; "
                      f"{q['present_found_original']}/{m['sample'] // 2} edited copies found, "
                      f"{q['absent_with_match']}/{m['sample'] // 2} unseen matched |")
+        for qm in d.get("query_many", []):
+            lines.append(f"| {n:,} | dedup query_many (batch {_MANY_BATCH}, jobs {qm['jobs']}) | {qm['per_s']} | | | | "
+                         f"answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} query's |")
         lines.append(f"| {n:,} | dedup band-key lookup only | | | {d['lookup_only']['seconds']} | "
                      f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
         lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
                      f"{c['store_per_s']} | {c['statuses']} |")
+        for cm in d.get("check_many", []):
+            lines.append(f"| {n:,} | dedup check_many (batch {_MANY_BATCH}, jobs {cm['jobs']}) | {cm['per_s']} | | | | "
+                         f"{cm['statuses']} |")
         if "evict" in d:
             e = d["evict"]
             lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "

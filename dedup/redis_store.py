@@ -35,8 +35,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -50,8 +50,6 @@ from dedup.store import (
     Match,
     Progress,
     Stored,
-    Verdict,
-    check_candidates,
     check_format,
     decode_features,
     encode_features,
@@ -65,6 +63,8 @@ from dedup.types import Document
 __all__ = ["FORMAT_VERSION", "RedisSyndicationIndex"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Version of the Redis layout (the SQLite one, :data:`dedup.store.FORMAT_VERSION`, moves
 #: separately); a namespace written under another version is refused.
@@ -217,12 +217,15 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                 progress("add", count, 0)
         return count
 
-    def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None, candidates: int | None = None) -> Verdict:
-        """Query, then add ``document``; retried when a related document arrives in between."""
-        candidates = check_candidates(candidates)
-        entry = self._entries([document], added)[0]
-        watched = [self._key("doc", document.id)]
+    def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
+                       candidates: int | None) -> list[list[Match]]:
+        """Each entry queried, then added, under ``WATCH`` of its keys: retried when a related
+        document arrives in between."""
+        return [self._check_entry(e, limit=limit, align=align, candidates=candidates) for e in entries]
+
+    def _check_entry(self, entry: Entry, *, limit: int, align: bool, candidates: int | None) -> list[Match]:
+        doc_id = entry.doc.id
+        watched = [self._key("doc", doc_id)]
         watched += [self._key("dk", k) for k in entry.doc_keys.tolist()]
         watched += [self._key("pk", k) for k in entry.passage_keys.tolist()]
         try:
@@ -232,17 +235,17 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                         pipe.watch(*watched)
                         # reads go through other connections; the WATCH on this one still sees
                         # every write made to the watched keys by anyone
-                        matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=document.id,
+                        matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=doc_id,
                                                 candidates=candidates)
                         pipe.multi()
                         self._add_script(args=self._add_args(entry), client=pipe)
                         pipe.execute()
-                        return Verdict.from_matches(matches)
+                        return matches
                     except self._errors.WatchError:
-                        log.debug("check of %s raced another writer (attempt %d), again", document.id, attempt + 1)
+                        log.debug("check of %s raced another writer (attempt %d), again", doc_id, attempt + 1)
         except self._errors.RedisError as exc:
             raise StoreError(f"Redis index {self.namespace!r}: {exc}") from exc
-        raise StoreError(f"check of {document.id!r} kept racing other writers ({_CHECK_ATTEMPTS} attempts)")
+        raise StoreError(f"check of {doc_id!r} kept racing other writers ({_CHECK_ATTEMPTS} attempts)")
 
     def remove(self, doc_id: str) -> bool:
         return bool(self._call(lambda: self._remove_script(args=[self.namespace, doc_id])))
@@ -314,14 +317,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         totals = {(lang or None): int(n) for lang, n in replies[-1].items()}
         return df, totals
 
-    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
-              candidates: int | None = None) -> list[Match]:
-        """Stored documents related to a text or document, strongest first (nothing is added)."""
-        candidates = check_candidates(candidates)
-        document, own_id = self._as_document(text_or_document)
-        entry = self._entries([document])[0]
-        return self._call(lambda: self._matches(self._redis, entry, limit=limit, align=align, exclude=own_id,
-                                                candidates=candidates))
+    def _read(self, work: Callable[[Any], T]) -> T:
+        return cast(T, self._call(lambda: work(self._redis)))
 
     def get(self, doc_id: str) -> Document | None:
         fields = self._call(lambda: self._redis.hgetall(self._key("doc", doc_id)))

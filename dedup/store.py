@@ -67,7 +67,7 @@ import threading
 import time
 import zlib
 from abc import ABC, abstractmethod
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from functools import partial
@@ -368,9 +368,22 @@ class BaseSyndicationIndex(ABC):
         how many were given."""
 
     @abstractmethod
+    def _read(self, work: Callable[[Any], T]) -> T:
+        """Run ``work(reader)`` on one consistent view of the index (what :meth:`_lookup`,
+        :meth:`_load` and :meth:`_frequencies` take as ``reader``)."""
+
+    @abstractmethod
+    def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
+                       candidates: int | None) -> list[list[Match]]:
+        """Query, then add, each entry in order (each sees the ones before it), each as one
+        atomic step against other writers; the matches of each."""
+
     def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
               candidates: int | None = None) -> list[Match]:
-        """Stored documents related to a text, strongest first (nothing is added).
+        """Stored documents related to a text or document, strongest first (nothing is added).
+
+        A :class:`~dedup.types.Document` never matches its own id. With ``align=True`` each
+        match carries the passage alignment of :mod:`dedup.align` when that module is installed.
 
         ``candidates``: how many stored documents are verified at most, those sharing the most
         band keys with the text first (newest first on ties; a queried document's own stored
@@ -379,11 +392,76 @@ class BaseSyndicationIndex(ABC):
         syndicated hundreds of times): fewer is faster, and the matches are then the
         strongest among those verified.
         """
+        candidates = check_candidates(candidates)
+        check_limit(limit)
+        document, own_id = self._as_document(text_or_document)
+        entry = self._entries([document])[0]
+        return self._read(lambda reader: self._matches(reader, entry, limit=limit, align=align, exclude=own_id,
+                                                       candidates=candidates))
 
-    @abstractmethod
     def check(self, document: Document, *, limit: int = 10, align: bool = False,
               added: float | None = None, candidates: int | None = None) -> Verdict:
-        """Query, then add ``document``, as one atomic step against other writers."""
+        """Query, then add ``document``, as one atomic step against other writers: two crawlers
+        checking copies of one story at the same moment cannot both get ``new``.
+
+        ``added`` (unix seconds, default now) is the time eviction goes by; ``candidates``: see
+        :meth:`query`.
+        """
+        candidates = check_candidates(candidates)
+        check_limit(limit)
+        entry = self._entries([document], added, store=True)[0]
+        return Verdict.from_matches(self._check_entries([entry], limit=limit, align=align,
+                                                        candidates=candidates)[0])
+
+    def query_many(self, items: Iterable[str | Document], *, limit: int = 10, align: bool = False,
+                   candidates: int | None = None, batch_size: int = 500, jobs: int | None = 1,
+                   progress: Progress | None = None) -> list[list[Match]]:
+        """:meth:`query` for many texts or documents: the matches of each, in order.
+
+        Preparing an article is most of what a query costs: with ``jobs`` > 1 (0 or None: one
+        per core), batches of ``batch_size`` are prepared on worker processes while this one
+        answers the batch before. Each batch is answered from one view of the index.
+        """
+        candidates = check_candidates(candidates)
+        check_limit(limit)
+        own_ids: deque[str | None] = deque()
+
+        def documents() -> Iterator[Document]:
+            for item in items:
+                document, own_id = self._as_document(item)
+                own_ids.append(own_id)
+                yield document
+
+        def answer(reader: Any, entries: list[Entry], excludes: list[str | None]) -> list[list[Match]]:
+            return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates)
+                    for e, x in zip(entries, excludes, strict=True)]
+
+        out: list[list[Match]] = []
+        for entries in self._prepared_batches(documents(), batch_size, None, jobs, store=False):
+            out += self._read(partial(answer, entries=entries, excludes=[own_ids.popleft() for _ in entries]))
+            if progress is not None:
+                progress("query", len(out), 0)
+        return out
+
+    def check_many(self, documents: Iterable[Document], *, limit: int = 10, align: bool = False,
+                   added: float | None = None, candidates: int | None = None, batch_size: int = 500,
+                   jobs: int | None = 1, progress: Progress | None = None) -> list[Verdict]:
+        """:meth:`check` for many documents, in order: the verdict of each, as if checked one
+        after the other (a document matches the ones before it, in the index or in ``documents``).
+
+        Batches of ``batch_size`` are prepared on ``jobs`` worker processes (as in
+        :meth:`query_many`) while this one checks the batch before, each document atomically
+        against other writers (the SQLite index checks a whole batch in one transaction).
+        """
+        candidates = check_candidates(candidates)
+        check_limit(limit)
+        out: list[Verdict] = []
+        for entries in self._prepared_batches(documents, batch_size, added, jobs):
+            out += [Verdict.from_matches(m) for m in
+                    self._check_entries(entries, limit=limit, align=align, candidates=candidates)]
+            if progress is not None:
+                progress("check", len(out), 0)
+        return out
 
     @abstractmethod
     def remove(self, doc_id: str) -> bool:
@@ -433,20 +511,20 @@ class BaseSyndicationIndex(ABC):
         return [self._encode(e) for e in entries] if store else entries
 
     def _prepared_batches(self, documents: Iterable[Document], batch_size: int, added: float | None,
-                          jobs: int | None) -> Iterator[list[Entry]]:
-        """The entries to store, batch by batch, encoded (:meth:`_encode`): prepared here, or on
-        ``jobs`` worker processes (0 or None: one per core) while this process stores the
-        previous batches."""
+                          jobs: int | None, *, store: bool = True) -> Iterator[list[Entry]]:
+        """The entries of ``documents``, batch by batch, encoded to be stored (:meth:`_encode`)
+        unless ``store`` is false: prepared here, or on ``jobs`` worker processes (0 or None:
+        one per core) while this process works on the previous batches."""
         workers = resolve_jobs(jobs)
         if workers == 1:
             for batch in batches(documents, batch_size):
-                yield self._entries(batch, added, store=True)
+                yield self._entries(batch, added, store=store)
             return
         config = self.config.to_dict()
         tasks: Iterator[Task] = (((batch, config, added), {}) for batch in batches(documents, batch_size))
         with make_backend(workers) as backend:
             for entries in backend.map(entries_shard, tasks):
-                yield [self._encode(e) for e in entries]
+                yield [self._encode(e) for e in entries] if store else entries
 
     def _encode(self, entry: Entry) -> Entry:
         """``entry`` with what the backend stores encoded ahead of time (outside any lock)."""
@@ -455,8 +533,7 @@ class BaseSyndicationIndex(ABC):
     def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
                  exclude: str | None, candidates: int | None = None) -> list[Match]:
         """Candidates by band keys, verified against the stored documents, strongest first."""
-        if limit < 1:
-            raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
+        check_limit(limit)
         cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
         hits = self._lookup(reader, entry)
         min_hits = self.config.passage_min_hits
@@ -609,6 +686,11 @@ def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig,
     newest[np.append(starts[1:], len(keys)) - 1] = True  # the largest handle of each bucket
     keep = (size <= config.passage_max_bucket) | ((size < config.max_bucket) & newest)
     return np.unique(docs[keep], return_counts=True)
+
+
+def check_limit(limit: Any) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
 
 
 def check_candidates(candidates: Any) -> int | None:
@@ -1289,38 +1371,21 @@ class SyndicationIndex(BaseSyndicationIndex):
         totals = {(lang or None): n for lang, n in self._cache.totals().items()}
         return df, totals
 
-    def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
-              candidates: int | None = None) -> list[Match]:
-        """Stored documents related to a text or document, strongest first (nothing is added).
+    def _read(self, work: Callable[[Any], T]) -> T:
+        return self._transaction(work, write=False)
 
-        A :class:`~dedup.types.Document` never matches its own id. With ``align=True`` each
-        match carries the passage alignment of :mod:`dedup.align` when that module is installed.
-        ``candidates``: see :meth:`BaseSyndicationIndex.query`.
-        """
-        candidates = check_candidates(candidates)
-        document, own_id = self._as_document(text_or_document)
-        entry = self._entries([document])[0]
-        return self._transaction(
-            lambda c: self._matches(c, entry, limit=limit, align=align, exclude=own_id, candidates=candidates),
-            write=False)
+    def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
+                       candidates: int | None) -> list[list[Match]]:
+        """All of ``entries`` in one write transaction: each is queried, then added."""
+        def work(conn: sqlite3.Connection) -> list[list[Match]]:
+            out = []
+            for entry in entries:
+                out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
+                                         candidates=candidates))
+                self._insert(conn, [entry])
+            return out
 
-    def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None, candidates: int | None = None) -> Verdict:
-        """Query, then add ``document``, in one write transaction.
-
-        Two crawlers checking copies of one story at the same moment cannot both get ``new``:
-        the second one's query runs after the first one's add.
-        """
-        candidates = check_candidates(candidates)
-        entry = self._entries([document], added, store=True)[0]
-
-        def work(conn: sqlite3.Connection) -> list[Match]:
-            matches = self._matches(conn, entry, limit=limit, align=align, exclude=document.id,
-                                    candidates=candidates)
-            self._insert(conn, [entry])
-            return matches
-
-        return Verdict.from_matches(self._transaction(work, write=True))
+        return self._transaction(work, write=True)
 
     def get(self, doc_id: str) -> Document | None:
         row = self._transaction(

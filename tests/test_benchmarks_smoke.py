@@ -354,6 +354,12 @@ def test_index_bench_command_line(generated, tmp_path):
     assert run["dedup"]["evict"]["count"] == 20  # the first batch, added before the cutoff
     assert run["size"] == 60 and run["dedup"]["add"]["count"] == 60
     assert run["dedup"]["query"]["present_found_original"] == run["dedup"]["query"]["present_with_match"] > 0
+    # query_many answers as query does; check_many's verdicts are those of check (its documents
+    # were removed again before the checks one at a time)
+    d = run["dedup"]
+    assert [q["jobs"] for q in d["query_many"]] == [1, 2] and all(q["same_answers"] for q in d["query_many"])
+    assert [c["statuses"] for c in d["check_many"]] == [d["check"]["statuses"]] * 2
+    assert d["reopen_documents"] == 70
     if sys.platform.startswith("linux"):  # the resident memory split into its own and the mapped index
         parts = run["dedup"]["rss_after_checks"]
         assert parts["anon_mb"] > 10 and parts["file_mb"] > 0

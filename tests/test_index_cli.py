@@ -1,4 +1,4 @@
-"""``dedup index``: add, query, stats and evict through click's CliRunner."""
+"""``dedup index``: add, query, check, stats and evict through click's CliRunner."""
 
 from __future__ import annotations
 
@@ -75,6 +75,43 @@ def test_query_json_and_table(runner, tmp_path, corpus):
     data = json.loads(runner.invoke(index, [*args, "--format", "json", "--candidates", "1"]).output)
     assert len(data["results"][0]["matches"]) == 1
     assert runner.invoke(index, [*args, "--candidates", "0"]).exit_code == 2
+
+
+def test_query_on_worker_processes_answers_alike(runner, tmp_path, corpus):
+    db = str(tmp_path / "i.db")
+    runner.invoke(index, ["add", "--db", db, str(corpus)])
+    args = ["query", "--db", db, str(seed_path("000")), str(seed_path("004")), str(corpus), "--format", "json"]
+    one = json.loads(runner.invoke(index, args).output)
+    two = runner.invoke(index, [*args, "--jobs", "2", "--batch-size", "2"])
+    assert two.exit_code == 0, two.output
+    assert json.loads(two.output) == one
+    assert len(one["results"]) == 5 and len(one["skipped"]) == 1
+    # a stored article matches itself: queried as a text
+    assert [r["matches"][0]["id"] for r in one["results"][2:]] == [r["id"] for r in one["results"][2:]]
+
+
+def test_check_checks_in_order_then_adds(runner, tmp_path, corpus):
+    db = str(tmp_path / "i.db")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "reprint.txt").write_text(seed_path("003").read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(index, ["check", "--db", db, str(corpus), str(copy), "--format", "json", "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    by_id = {r["id"]: r for r in data["results"]}
+    assert by_id[seed_path("001").name]["status"] == "new"  # the first one met nothing
+    reprint = by_id["reprint.txt"]  # ids in a folder are relative to it
+    assert reprint["status"] == "duplicate" and reprint["matches"][0]["id"] == seed_path("003").name
+    assert data["documents"] == 4 and [s["path"] for s in data["skipped"]] == [str(corpus / "broken.txt")]
+    # checked again: each article is replaced, so it does not meet itself, only the others
+    again = runner.invoke(index, ["check", "--db", db, str(copy)])
+    assert again.exit_code == 0, again.output
+    lines = again.output.splitlines()
+    assert lines[0] == f"1 article(s) checked and added, 1 with a match in {db}"
+    assert any(line.split()[1:4] == ["duplicate", seed_path("003").name, "duplicate"] for line in lines)
+    with SyndicationIndex(db) as idx:
+        assert len(idx) == 4
+    assert runner.invoke(index, ["check", "--db", db, str(copy), "--limit", "0"]).exit_code == 2
 
 
 def test_stats(runner, tmp_path, corpus):

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from test_store import seed, synthetic_docs
+from test_store import _batch_inputs, _scores, _verdicts, seed, synthetic_docs
 
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
 from dedup.store import open_index
@@ -181,6 +181,20 @@ def test_candidates_bounds_the_documents_verified(redis_url, namespace):
         with pytest.raises(ConfigError, match="candidates"):
             index.check(Document("x", story.text), candidates=-2)
         assert len(index) == 7
+
+
+def test_check_many_and_query_many_answer_as_one_at_a_time(redis_url, namespace):
+    docs, queries = _batch_inputs()
+    # both namespaces start with the fixture's, which drops every key under it afterwards
+    with RedisSyndicationIndex(redis_url, namespace=namespace + "-one") as one, \
+            RedisSyndicationIndex(redis_url, namespace=namespace) as many:
+        expected = [one.check(d, added=50.0) for d in docs]
+        got = many.check_many(docs, added=50.0, batch_size=4)
+        assert _verdicts(got) == _verdicts(expected)
+        assert got[-1].status == "duplicate" and {m.id for m in got[-1].matches} >= {"copy-1", "copy-2"}
+        answers = many.query_many(queries, batch_size=4, jobs=2)
+        assert [_scores(m) for m in answers] == [_scores(one.query(q)) for q in queries]
+        assert "copy-2" not in [m.id for m in answers[2]]
 
 
 def _redis_worker(url: str, namespace: str, worker: int, n: int) -> tuple[int, int]:

@@ -734,6 +734,64 @@ def test_add_many_on_worker_processes_stores_what_one_process_stores(tmp_path):
     assert stored[1][2][0]  # the seeds' story is found
 
 
+def _batch_inputs() -> tuple[list[Document], list[str | Document]]:
+    """Documents to check (copies of one story among them, and an id given twice) and
+    queries (texts, and documents whose id is stored)."""
+    story = seed("003")
+    docs = [seed("001"), Document("copy-1", story.text), *synthetic_docs("m", 5, 11), seed("002"),
+            Document("copy-2", story.text + " Une phrase de plus a la fin."), seed("004"),
+            Document("m-2", seed("000").text), Document("copy-3", story.text)]
+    queries: list[str | Document] = [story.text, seed("000"), Document("copy-2", story.text), docs[3].text,
+                                     "Rien a voir avec quoi que ce soit.", seed("004")]
+    return docs, queries
+
+
+def _verdicts(verdicts: list[Verdict]) -> list[dict]:
+    return [v.to_dict() for v in verdicts]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_check_many_and_query_many_answer_as_one_at_a_time(tmp_path, jobs):
+    docs, queries = _batch_inputs()
+    with SyndicationIndex(tmp_path / "one.db") as one, SyndicationIndex(tmp_path / "many.db") as many:
+        expected = [one.check(d, added=50.0) for d in docs]
+        seen: list[tuple[str, int]] = []
+        got = many.check_many(docs, added=50.0, batch_size=4, jobs=jobs,
+                              progress=lambda stage, done, total: seen.append((stage, done)))
+        assert _verdicts(got) == _verdicts(expected)
+        assert seen == [("check", 4), ("check", 8), ("check", 12)]
+        # copies of one story in one batch find each other; a repeated id replaced the first
+        assert [v.status for v in got].count("new") < len(docs) - 3
+        assert got[-1].status == "duplicate" and {m.id for m in got[-1].matches} >= {"copy-1", "copy-2"}
+        assert len(many) == len(one) == len(docs) - 1
+        for limit, candidates in ((10, None), (1, 1)):
+            answers = many.query_many(queries, limit=limit, candidates=candidates, batch_size=4, jobs=jobs)
+            assert [_scores(m) for m in answers] == [
+                _scores(one.query(q, limit=limit, candidates=candidates)) for q in queries]
+        answers = many.query_many(queries, jobs=jobs)
+        assert "copy-2" not in [m.id for m in answers[2]]  # a stored id never matches itself
+        assert {m.id for m in answers[2] if m.relation == "duplicate"} == {"copy-1", "copy-3"}
+        assert answers[4] == []
+        assert many.query_many([], jobs=jobs) == [] and many.check_many([], jobs=jobs) == []
+
+
+def test_batch_calls_refuse_bad_arguments_before_preparing_anything(tmp_path):
+    docs = synthetic_docs("b", 3, 5)
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        for call in (index.query_many, index.check_many):
+            with pytest.raises(ConfigError, match="limit"):
+                call(docs, limit=0)
+            with pytest.raises(ConfigError, match="candidates"):
+                call(docs, candidates=0)
+            with pytest.raises(ConfigError, match="batch_size"):
+                call(docs, batch_size=0)
+        with pytest.raises(TypeError):
+            index.query_many([3])  # type: ignore[list-item]
+        with pytest.raises(TypeError):
+            index.check_many(["a text, not a document"])  # type: ignore[list-item]
+        assert len(index) == 0
+
+
 def test_summed_log_sums_the_signs_of_the_rows_holding_each_word():
     """The document-frequency log folded into the table: +1 per added document holding a
     word, -1 per removed one, words whose changes cancel out left out."""

@@ -95,6 +95,13 @@ def _split(files: tuple[Path, ...], skipped: list[Skipped]) -> Iterator[Document
             yield item
 
 
+def _noted(documents: Iterator[Document], read: list[tuple[str, str | None]]) -> Iterator[Document]:
+    """``documents``, noting the id and path of each in ``read`` as it goes by."""
+    for doc in documents:
+        read.append((doc.id, doc.path))
+        yield doc
+
+
 def _skipped_table(skipped: list[Skipped]) -> list[str]:
     if not skipped:
         return []
@@ -147,7 +154,7 @@ def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_
     """
     skipped: list[Skipped] = []
     config = ScanConfig(passage_lsh=(0, 1)) if whole_text_only else None
-    with open_index(db, config) as idx, ProgressBars(enabled=not quiet and sys.stderr.isatty()) as bars:
+    with open_index(db, config) as idx, _bars(quiet) as bars:
         added = idx.add_many(_split(files, skipped), batch_size=batch_size, progress=bars.update, jobs=jobs)
         total = len(idx)
     if fmt == "json":
@@ -158,18 +165,65 @@ def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_
     click.echo("\n".join(lines + _skipped_table(skipped)))
 
 
+def _verdict_options(f: Any) -> Any:
+    """--limit, --candidates, --align, --batch-size, --jobs and --quiet of query and check."""
+    options = [
+        click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
+                     help="Matches reported per article."),
+        click.option("--candidates", type=click.IntRange(min=1), default=None,
+                     help="Stored articles verified at most per article, those sharing the most band keys first "
+                          "[default: max(4 x limit, max_bucket)]; fewer is faster when a story is stored in many "
+                          "copies."),
+        click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
+                     help="Articles prepared, then answered, at a time."),
+        click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
+                     help="Processes that prepare articles while this one answers (0: one per core): preparing "
+                          "is most of the work."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _echo_verdicts(db: str, done: str, results: list[tuple[tuple[str, str | None], Verdict]],
+                   skipped: list[Skipped], fmt: str, extra: dict[str, Any]) -> None:
+    """The verdicts of query and check, as a table or one JSON object (``extra`` added to it)."""
+    if fmt == "json":
+        _echo_json({
+            "results": [{"id": doc_id, "path": path, **v.to_dict()} for (doc_id, path), v in results],
+            "skipped": [s.to_dict() for s in skipped],
+            **extra,
+        })
+        return
+    rows = []
+    for (doc_id, _), verdict in results:
+        if not verdict.matches:
+            rows.append([doc_id, "new", "-", "-", "-", ""])
+        for m in verdict.matches:
+            cover = max(m.scores.get("coverage_a", 0.0), m.scores.get("coverage_b", 0.0))
+            rows.append([doc_id, verdict.status, m.id, m.relation, f"{cover:.2f}", _snip(m.reason)])
+    seen = sum(1 for _, v in results if v.matches)
+    out = [f"{len(results)} article(s) {done}, {seen} with a match in {db}"
+           + (f", {len(skipped)} skipped" if skipped else "")]
+    if rows:
+        out += ["", tabulate(rows, headers=["article", "status", "match", "relation", "coverage", "why"],
+                             tablefmt="simple")]
+    click.echo("\n".join(out + _skipped_table(skipped)))
+
+
+def _bars(quiet: bool) -> ProgressBars:
+    return ProgressBars(enabled=not quiet and sys.stderr.isatty())
+
+
 @index.command()
 @_db_option
 @_files_argument
 @_format_option
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Matches reported per article.")
-@click.option("--candidates", type=click.IntRange(min=1), default=None,
-              help="Stored articles verified at most per article, those sharing the most band keys first "
-                   "[default: max(4 x limit, max_bucket)]; fewer is faster when a story is stored in many "
-                   "copies.")
-@click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON).")
-def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool) -> None:
+@_verdict_options
+def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool,
+          batch_size: int, jobs: int, quiet: bool) -> None:
     """Find the stored articles that each article in FILES copies, syndicates or rewrites.
 
     Nothing is added. Each article gets a status: new (no match), or the strongest relation
@@ -181,31 +235,44 @@ def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: in
         dedup index query --db crawl.db new-articles/ --format json
     """
     skipped: list[Skipped] = []
-    results: list[tuple[Document, Verdict]] = []
-    with open_index(db, create=False) as idx:
-        for doc in _split(files, skipped):
-            matches = idx.query(doc.text, limit=limit, align=align, candidates=candidates)
-            results.append((doc, Verdict.from_matches(matches)))
-    if fmt == "json":
-        _echo_json({
-            "results": [{"id": d.id, "path": d.path, **v.to_dict()} for d, v in results],
-            "skipped": [s.to_dict() for s in skipped],
-        })
-        return
-    rows = []
-    for doc, verdict in results:
-        if not verdict.matches:
-            rows.append([doc.id, "new", "-", "-", "-", ""])
-        for m in verdict.matches:
-            cover = max(m.scores.get("coverage_a", 0.0), m.scores.get("coverage_b", 0.0))
-            rows.append([doc.id, verdict.status, m.id, m.relation, f"{cover:.2f}", _snip(m.reason)])
-    seen = sum(1 for _, v in results if v.matches)
-    out = [f"{len(results)} article(s) queried, {seen} with a match in {db}"
-           + (f", {len(skipped)} skipped" if skipped else "")]
-    if rows:
-        out += ["", tabulate(rows, headers=["article", "status", "match", "relation", "coverage", "why"],
-                             tablefmt="simple")]
-    click.echo("\n".join(out + _skipped_table(skipped)))
+    read: list[tuple[str, str | None]] = []
+    # texts, not documents: a stored article matches itself
+    texts = (doc.text for doc in _noted(_split(files, skipped), read))
+    with open_index(db, create=False) as idx, _bars(quiet) as bars:
+        answers = idx.query_many(texts, limit=limit, align=align, candidates=candidates, batch_size=batch_size,
+                                 jobs=jobs, progress=bars.update)
+    _echo_verdicts(db, "queried", [(r, Verdict.from_matches(m)) for r, m in zip(read, answers, strict=True)],
+                   skipped, fmt, {})
+
+
+@index.command()
+@_db_option
+@_files_argument
+@_format_option
+@_verdict_options
+@click.option("--whole-text-only", is_flag=True, help="When the index is created: as for \"dedup index add\".")
+def check(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool,
+          batch_size: int, jobs: int, quiet: bool, whole_text_only: bool) -> None:
+    """Check each article in FILES against the index, then add it (the index is created if missing).
+
+    What a crawler does with each article it fetches, for a folder at once: articles are
+    checked in order, so each one also meets the articles of FILES before it. The statuses
+    are those of "dedup index query"; an article whose id is already in the index replaces
+    the stored one and does not match it.
+
+    \b
+    Example:
+        dedup index check --db crawl.db todays-articles/ --format json
+    """
+    skipped: list[Skipped] = []
+    read: list[tuple[str, str | None]] = []
+    config = ScanConfig(passage_lsh=(0, 1)) if whole_text_only else None
+    with open_index(db, config) as idx, _bars(quiet) as bars:
+        verdicts = idx.check_many(_noted(_split(files, skipped), read), limit=limit, align=align, candidates=candidates,
+                                  batch_size=batch_size, jobs=jobs, progress=bars.update)
+        total = len(idx)
+    _echo_verdicts(db, "checked and added", list(zip(read, verdicts, strict=True)), skipped, fmt,
+                   {"documents": total})
 
 
 @index.command()
