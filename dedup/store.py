@@ -550,22 +550,28 @@ class BaseSyndicationIndex(ABC):
         idf = self._idf(reader, entry, stored)
         # one verifier for the whole query: the queried document's features are computed once
         verifier = Verifier(idf, self.config)
-        found: list[tuple[Match, Stored]] = []
-        verified: dict[bytes, Verification] = {}  # stored copies of one text are verified once
+        related: list[tuple[Relation, Verification, Stored]] = []
+        # stored copies of one text are verified once: told by a digest of their features,
+        # computed only where the sizes of two candidates' features leave it possible
+        sizes = Counter(_feature_sizes(s.features) for s in stored)
+        verified: dict[bytes, Verification] = {}
         for s in stored:
-            digest = s.features.digest()
-            result = verified.get(digest)
-            if result is None:
-                result = verified[digest] = verifier.verify(entry.features, s.features)
-            if not (result.related and result.relation is not None):
-                continue
-            d = s.doc
-            found.append((Match(d.id, result.relation, result.scores, result.reason, s.added, d.url, d.title,
-                                d.date, d.source, tuple(result.evidence(entry.features, s.features))), s))
-        found.sort(key=lambda ms: (_RELATION_RANK[ms[0].relation],
-                                   -max(ms[0].scores.get("coverage_a", 0.0), ms[0].scores.get("coverage_b", 0.0)),
-                                   -ms[0].added, ms[0].id))
-        found = found[:limit]
+            if sizes[_feature_sizes(s.features)] > 1:
+                digest = s.features.digest()
+                result = verified.get(digest)
+                if result is None:
+                    result = verified[digest] = verifier.verify(entry.features, s.features)
+            else:
+                result = verifier.verify(entry.features, s.features)
+            if result.related and result.relation is not None:
+                related.append((result.relation, result, s))
+        # strongest first; the evidence (sentence spans) only of those kept
+        related.sort(key=lambda rs: (_RELATION_RANK[rs[0]],
+                                     -max(rs[1].scores.get("coverage_a", 0.0), rs[1].scores.get("coverage_b", 0.0)),
+                                     -rs[2].added, rs[2].doc.id))
+        found = [(Match(s.doc.id, relation, result.scores, result.reason, s.added, s.doc.url, s.doc.title,
+                        s.doc.date, s.doc.source, tuple(result.evidence(entry.features, s.features))), s)
+                 for relation, result, s in related[:limit]]
         if align:
             # alignment reads prepared sentences: the stored text is prepared again (only here)
             derived = entry.prepared if entry.prepared is not None else self._fingerprinter.prepare(entry.doc)
@@ -592,6 +598,11 @@ class BaseSyndicationIndex(ABC):
         if isinstance(text_or_document, str):
             return Document("<query>", text_or_document), None
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
+
+
+def _feature_sizes(features: TextFeatures) -> tuple[str | None, int, int, int]:
+    """What two texts with the same :meth:`~dedup.verify.TextFeatures.digest` share, cheaply."""
+    return features.language, len(features.texts), len(features.words), len(features.shingles)
 
 
 def make_entries(fp: Fingerprinter, documents: Sequence[Document], added: float | None = None) -> list[Entry]:

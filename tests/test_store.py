@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
-from dedup.store import FORMAT_VERSION, Match, SyndicationIndex, Verdict, open_index
+from dedup.store import FORMAT_VERSION, Match, SyndicationIndex, Verdict, _feature_sizes, open_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fixtures" / "seeds"
@@ -90,6 +90,22 @@ def test_stored_copies_of_one_text_are_verified_once_and_match_alike(tmp_path, m
         once = index.query(seed("000"), limit=20)
         assert len(calls) == len(set(calls)) == 2  # the story once (any copy), the other article once
         assert {m.id for m in once} >= {c.id for c in copies}
+        # digests are taken only of candidates whose feature sizes another candidate shares
+        digested: list[str] = []
+        digest = verify_module.TextFeatures.digest
+        monkeypatch.setattr(verify_module.TextFeatures, "digest", lambda self: digested.append(self.id) or digest(self))
+        calls.clear()
+        assert [m.to_dict() for m in index.query(seed("000"), limit=20)] == [m.to_dict() for m in once]
+        assert sorted(digested) == sorted(c.id for c in copies) and len(calls) == 2
+        # a text of the same sizes with other words is verified on its own
+        variant = Document("variant", story.text.replace("déminer", "zorblatt", 1))
+        sizes = [_feature_sizes(index._entries([d])[0].features) for d in (variant, copies[0])]
+        assert sizes[0] == sizes[1] and variant.text != story.text
+        index.add(variant, added=400.0)
+        calls.clear()
+        assert "variant" in {m.id for m in index.query(seed("000"), limit=20)}
+        assert sorted(calls)[-1] == "variant" and len(calls) == 3
+        index.remove("variant")
         calls.clear()
         monkeypatch.setattr(verify_module.TextFeatures, "digest", lambda self: self.id.encode())  # no two alike
         each = index.query(seed("000"), limit=20)
