@@ -427,3 +427,30 @@ def test_burst_bench_verifies_at_most_the_budget(generated, tmp_path):
     # with 3 candidates verified, three matches at most
     assert runs[0]["copies_among_matches"] == 160 and runs[0]["matches"] >= 180
     assert 0 < runs[1]["matches"] <= 60
+
+
+def test_redis_bench_command_line(generated, tmp_path):
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server binary not found (apt-get install redis-server): redis_bench not run")
+    pytest.importorskip("redis", reason="the redis package is not installed (pip install 'dedup[redis]')")
+    import redis_bench
+
+    out, _, _, _ = generated
+    result = tmp_path / "rb.json"
+    assert redis_bench.main([str(out / "docs.jsonl"), "--sizes", "60", "--sample", "10", "--batch-size", "20",
+                             "--json", str(result)]) == 0
+    measured = json.loads(result.read_text(encoding="utf-8"))
+    assert measured["redis"]["persistence"] == "save '', appendonly no"
+    run = measured["runs"][0]
+    d, x = run["dedup"], run["datasketch"]
+    assert run["size"] == 60 and d["add"]["count"] == d["stored"] == 60 and d["stored_after_checks"] == 70
+    assert d["query"]["count"] == d["query_many"]["count"] == d["check"]["count"] == 10
+    assert d["query_many"]["same_answers"]
+    assert d["query"]["present_found_original"] > 0 and sum(d["check"]["statuses"].values()) == 10
+    assert x["add"]["count"] == 60 and x["query"]["count"] == x["check"]["count"] == 10
+    assert x["query"]["present_found_original"] > 0
+    for backend in (d, x):  # what each stored on the server, deleted again afterwards
+        assert backend["memory"]["bytes_per_doc"] > 0 and backend["memory"]["keys_per_doc"] > 0
+        assert backend["cleared_keys"] > 0
