@@ -54,7 +54,6 @@ from dedup.store import (
     decode_features,
     encode_features,
     eviction_cutoff,
-    passage_hits,
     resolve_config,
     unique_by_id,
 )
@@ -120,11 +119,83 @@ return replaced
 
 _REMOVE_SCRIPT = _REMOVE_FUNCTION + "return remove_doc(ARGV[1], ARGV[2])\n"
 
+# ARGV: namespace, the whole-text keys, the passage keys (space-separated), max_bucket,
+# passage_max_bucket. The hits of a query, counted here by dedup.store.passage_hits' rule (a
+# passage set of more than passage_max_bucket documents gives a hit to its largest id only,
+# one of max_bucket or more none), as JSON: [id, whole-text hits, passage hits, ...]. One
+# command of five arguments and one string back, instead of a command per key and every
+# member of every set: the client's packing and parsing of those was most of a query's time
+_LOOKUP_SCRIPT = """
+local ns, cap, small = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- byte order, which is Python's order of the ids (Lua's < on strings follows the server's locale)
+local function greater(a, b)
+  for i = 1, math.min(#a, #b) do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+local doc_hits, passage_hits, order = {}, {}, {}
+local function hit(id, doc, passage)
+  if doc_hits[id] == nil then
+    doc_hits[id], passage_hits[id] = 0, 0
+    order[#order + 1] = id
+  end
+  doc_hits[id] = doc_hits[id] + doc
+  passage_hits[id] = passage_hits[id] + passage
+end
+for k in string.gmatch(ARGV[2], '%S+') do
+  for _, id in ipairs(redis.call('SMEMBERS', ns .. ':dk:' .. k)) do hit(id, 1, 0) end
+end
+for k in string.gmatch(ARGV[3], '%S+') do
+  local key = ns .. ':pk:' .. k
+  local n = redis.call('SCARD', key)
+  if n > 0 and n < cap then
+    local members = redis.call('SMEMBERS', key)
+    if n > small then
+      local largest = members[1]
+      for _, id in ipairs(members) do if greater(id, largest) then largest = id end end
+      members = {largest}
+    end
+    for _, id in ipairs(members) do hit(id, 0, 1) end
+  end
+end
+if #order == 0 then return '[]' end
+local out = {}
+for _, id in ipairs(order) do
+  out[#out + 1] = id
+  out[#out + 1] = doc_hits[id]
+  out[#out + 1] = passage_hits[id]
+end
+return cjson.encode(out)
+"""
+
+# ARGV: namespace, then language and word ids (space-separated) for each language. How many
+# documents of that language hold each word, space-separated, per language; then the
+# documents per language (HGETALL of langs). One command and a few strings back, instead of
+# an argument and a reply item per word (~600 per query)
+_FREQUENCIES_SCRIPT = """
+local ns = ARGV[1]
+local out = {}
+for i = 2, #ARGV, 2 do
+  local df, counts = ns .. ':df:' .. ARGV[i], {}
+  for w in string.gmatch(ARGV[i + 1], '%S+') do counts[#counts + 1] = redis.call('HGET', df, w) or '0' end
+  out[#out + 1] = table.concat(counts, ' ')
+end
+out[#out + 1] = redis.call('HGETALL', ns .. ':langs')
+return out
+"""
+
 # KEYS[1]: the meta hash; ARGV: field, value, ... written only if the index does not exist yet
 _INIT_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
 return redis.call('HGETALL', KEYS[1])
 """
+
+
+def _joined(values: np.ndarray) -> str:
+    """Integers as the scripts read them: in decimal, space-separated."""
+    return " ".join(map(str, values.tolist()))
 
 
 def _redacted(url: str) -> str:
@@ -164,6 +235,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from exc
         self._add_script = self._redis.register_script(_ADD_SCRIPT)
         self._remove_script = self._redis.register_script(_REMOVE_SCRIPT)
+        self._lookup_script = self._redis.register_script(_LOOKUP_SCRIPT)
+        self._frequencies_script = self._redis.register_script(_FREQUENCIES_SCRIPT)
         meta_key = self._key("meta")
         try:
             if not create and not self._redis.exists(meta_key):
@@ -187,9 +260,9 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
 
     def _add_args(self, entry: Entry) -> list[str]:
         d = entry.doc
-        args = [self.namespace, d.id, repr(entry.added), entry.language or "",
-                " ".join(map(str, entry.doc_keys.tolist())), " ".join(map(str, entry.passage_keys.tolist())),
-                " ".join(map(str, entry.words.tolist())), "text", d.text, "features", encode_features(entry.features)]
+        args = [self.namespace, d.id, repr(entry.added), entry.language or "", _joined(entry.doc_keys),
+                _joined(entry.passage_keys), _joined(entry.words), "text", d.text,
+                "features", encode_features(entry.features)]
         for name in _DOC_FIELDS:
             value = getattr(d, name)
             if value:
@@ -274,24 +347,14 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
     # -- reading -------------------------------------------------------------------------
 
     def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
-        hits: dict[Any, list[int]] = {}
-        pipe = reader.pipeline(transaction=False)
-        doc_keys = entry.doc_keys.tolist()
-        passage_keys = entry.passage_keys.tolist()
-        for k in doc_keys:
-            pipe.smembers(self._key("dk", k))
-        for k in passage_keys:
-            pipe.scard(self._key("pk", k))
-        replies = pipe.execute()
-        for members in replies[:len(doc_keys)]:
-            for doc_id in members:
-                hits.setdefault(doc_id, [0, 0])[0] += 1
-        usable = [k for k, n in zip(passage_keys, replies[len(doc_keys):], strict=True)
-                  if 0 < n < self.config.max_bucket]
-        for k in usable:
-            pipe.smembers(self._key("pk", k))
-        passage_hits(pipe.execute(), self.config, hits)
-        return hits
+        if not len(entry.doc_keys) and not len(entry.passage_keys):
+            return {}
+        config = self.config
+        reply = json.loads(self._lookup_script(
+            args=[self.namespace, _joined(entry.doc_keys), _joined(entry.passage_keys), config.max_bucket,
+                  config.passage_max_bucket],
+            client=reader))
+        return {reply[i]: [reply[i + 1], reply[i + 2]] for i in range(0, len(reply), 3)}
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
         pipe = reader.pipeline(transaction=False)
@@ -305,16 +368,16 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
 
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
                      ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
-        pipe = reader.pipeline(transaction=False)
         order = [(lang, ids) for lang, ids in needed.items() if len(ids)]
+        args = [self.namespace]
         for lang, ids in order:
-            pipe.hmget(self._key("df", lang or ""), ids.tolist())
-        pipe.hgetall(self._key("langs"))
-        replies = pipe.execute()
+            args += [lang or "", _joined(ids)]
+        replies = self._frequencies_script(args=args, client=reader)
         df = {lang: np.zeros(len(ids), dtype=np.int64) for lang, ids in needed.items()}
         for (lang, _), counts in zip(order, replies, strict=False):
-            df[lang] = np.array([int(n) if n is not None else 0 for n in counts], dtype=np.int64)
-        totals = {(lang or None): int(n) for lang, n in replies[-1].items()}
+            df[lang] = np.array(counts.split(), dtype=np.int64)
+        langs = replies[-1]
+        totals = {(lang or None): int(n) for lang, n in zip(langs[::2], langs[1::2], strict=True)}
         return df, totals
 
     def _read(self, work: Callable[[Any], T]) -> T:

@@ -197,6 +197,30 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(redis_url, namespace)
         assert "copy-2" not in [m.id for m in answers[2]]
 
 
+def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):
+    """One script reads every key of a query: a passage bucket of at most passage_max_bucket
+    documents gives each a hit, a larger one its largest id only, one of max_bucket or more
+    none; whole-text buckets give every member a hit, whatever their size."""
+    config = ScanConfig(max_bucket=10)
+    text = synthetic_docs("c", 1, 9)[0].text
+    for n in (8, 9, 10, 13):
+        with RedisSyndicationIndex(redis_url, config, namespace=f"{namespace}-{n}") as index:
+            index.add_many([Document(f"c{i:02d}", text) for i in range(n)])
+            entry = index._entries([Document("q", text)])[0]
+            hits = index._lookup(index._redis, entry)
+            assert {doc: d for doc, (d, _) in hits.items()} == {f"c{i:02d}": len(entry.doc_keys) for i in range(n)}
+            passage = {doc: p for doc, (_, p) in hits.items() if p}
+            everyone = {f"c{i:02d}": len(entry.passage_keys) for i in range(n)}
+            assert passage == {8: everyone, 9: {f"c{n - 1:02d}": len(entry.passage_keys)}}.get(n, {}), n
+            empty = index._entries([Document("e", "")])[0]
+            assert index._lookup(index._redis, empty) == {}
+    # ids come back as they were given, whatever they hold
+    odd = 'https://example.org/a b/"quoted"\\é\n日本'
+    with RedisSyndicationIndex(redis_url, namespace=f"{namespace}-odd") as index:
+        index.add(Document(odd, text))
+        assert [m.id for m in index.query(text)] == [odd]
+
+
 def _redis_worker(url: str, namespace: str, worker: int, n: int) -> tuple[int, int]:
     docs = synthetic_docs(f"w{worker}", n, 1000 + worker)
     found = 0
