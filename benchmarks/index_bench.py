@@ -7,10 +7,10 @@ For each size N, two child processes (so that each peak RSS is its own):
   in batches; then a query sample (half documents already indexed, each with its last
   paragraph cut and a new id; half documents not indexed) is queried with ``query``, the same
   sample is looked up by band keys only (no verification), and checked with ``check`` (query
-  then add, atomically); the same sample also goes through ``query_many`` and ``check_many``
-  (batches of 100, prepared in this process or on 2 worker processes while this one answers;
-  the documents check_many added are removed again before the checks one at a time); the
-  index is closed and reopened. Every rate is split into the time
+  then add, atomically); a larger sample drawn the same way (``--batch-sample``, 5,000)
+  goes through ``query_many`` and ``check_many`` (batches of 100, prepared in this process or
+  on 2 worker processes while this one answers; the documents check_many added are removed
+  again before the checks one at a time); the index is closed and reopened. Every rate is split into the time
   spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
   ``dedup.stages.Fingerprinter`` work, the same for any store) and the time spent in the
   *store* (SQL, encoding, decoding, and for queries IDF look-ups and verification of the
@@ -46,6 +46,7 @@ import shutil
 import sqlite3
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -185,7 +186,7 @@ _MANY_BATCH, _MANY_JOBS = 100, (1, 2)
 
 
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
-               overrides: dict[str, Any], jobs: int, queue: Any) -> None:
+               overrides: dict[str, Any], jobs: int, batch_sample: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
     from dedup.store import SyndicationIndex
 
@@ -254,18 +255,24 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
             found["absent_with_match"] += bool(matches)
     out["query"].update(found)
 
-    # the same queries through query_many: batches prepared here (jobs 1) or on worker
-    # processes while this one answers the batch before (jobs 2); the answers must not change
-    expected = [[(m.id, m.relation) for m in r] for r in results]
+    # query_many over a larger sample (worker processes take ~1 s to start): batches prepared
+    # here (jobs 1) or on worker processes while this one answers the batch before (jobs 2)
+    many_present, many_absent = query_sample(path, absent_path, n, batch_sample, seed=1)
+    many = [Document(i, t) for i, t in many_present + many_absent]
     out["query_many"] = []
+    first: list[list[tuple[str, str]]] | None = None
     for batch_jobs in _MANY_JOBS:
         start = time.perf_counter()
-        answers = index.query_many(queries, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
+        answers = index.query_many(many, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
         total = time.perf_counter() - start
         clock.take()
+        found = [[(m.id, m.relation) for m in r] for r in answers]
+        first = found if first is None else first
         out["query_many"].append({
-            "jobs": batch_jobs, "count": len(queries), "seconds": round(total, 2), "per_s": _rate(len(queries), total),
-            "same_answers": [[(m.id, m.relation) for m in r] for r in answers] == expected})
+            "jobs": batch_jobs, "count": len(many), "seconds": round(total, 2), "per_s": _rate(len(many), total),
+            "present_found_original": sum(any(m == q.id[2:] for m, _ in f) for q, f in zip(many, found, strict=True)
+                                          if q.id.startswith("q-")),
+            "same_answers": found == first})
 
     # band-key look-up only (what an LSH query returns: candidates, nothing verified)
     entries = index._entries(queries)  # noqa: SLF001 - the benchmark times the store's steps
@@ -283,19 +290,20 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
                           "mean_candidates": round(candidates / len(entries), 1)}
 
     checks = [Document("c-" + q.id, q.text) for q in queries]
-    # check_many first, each run's documents removed again afterwards: the checks one at a
-    # time below then meet the index check_many met
+    # check_many of the larger sample, its documents removed again after each run (the checks
+    # one at a time below then meet the index as the queries met it)
     out["check_many"] = []
     for batch_jobs in _MANY_JOBS:
+        to_check = [Document("m-" + q.id, q.text) for q in many]
         start = time.perf_counter()
-        verdicts = index.check_many(checks, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
+        verdicts = index.check_many(to_check, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
         total = time.perf_counter() - start
-        for c in checks:
+        for c in to_check:
             index.remove(c.id)
         clock.take()
         out["check_many"].append({
-            "jobs": batch_jobs, "count": len(checks), "seconds": round(total, 2), "per_s": _rate(len(checks), total),
-            "statuses": dict(Counter(v.status for v in verdicts))})
+            "jobs": batch_jobs, "count": len(to_check), "seconds": round(total, 2),
+            "per_s": _rate(len(to_check), total), "statuses": dict(Counter(v.status for v in verdicts))})
     statuses: dict[str, int] = {}
     start = time.perf_counter()
     for c in checks:
@@ -374,25 +382,37 @@ def _run_datasketch(path: str, absent_path: str | None, n: int, sample: int, que
     queue.put(out)
 
 
+def _guarded(target: Callable[..., None], *args: Any) -> None:
+    """``target(*args)`` in a child; a failure is sent back instead of leaving the parent waiting."""
+    try:
+        target(*args)
+    except BaseException:
+        args[-1].put({"error": traceback.format_exc()})
+
+
 def _child(target: Any, *args: Any) -> dict[str, Any]:
+    """``target(*args, queue)`` run in a child process (its own peak RSS): what it puts on the
+    queue, or SystemExit with its traceback if it failed."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
+    proc = ctx.Process(target=_guarded, args=(target, *args, queue))
     proc.start()
     result = queue.get()
     proc.join()
+    if "error" in result:
+        raise SystemExit(f"{target.__name__} failed in its process:\n{result['error']}")
     return result
 
 
 def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, workdir: str,
             datasketch: bool = True, overrides: dict[str, Any] | None = None, jobs: int = 1,
-            log: Callable[[str], None] = print) -> dict[str, Any]:
+            batch_sample: int = 5000, log: Callable[[str], None] = print) -> dict[str, Any]:
     os.makedirs(workdir, exist_ok=True)
     runs = []
     for n in sizes:
         log(f"dedup index, {n:,} documents ...")
         run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir,
-                                                          overrides or {}, jobs)}
+                                                          overrides or {}, jobs, batch_sample)}
         if datasketch:
             log(f"datasketch MinHashLSH, {n:,} documents ...")
             run["datasketch"] = _child(_run_datasketch, path, absent, n, sample)
@@ -404,6 +424,7 @@ def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, bat
         "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}, "
                    f"SQLite {sqlite3.sqlite_version}",
         "sample": sample,
+        "batch_sample": batch_sample,
         "config": overrides or {},
         "runs": runs,
     }
@@ -432,16 +453,18 @@ def render(m: dict[str, Any]) -> str:
                      f"df {q.get('frequencies_seconds', 0)}s, verify {q.get('verify_seconds', 0)}s; "
                      f"{q['present_found_original']}/{m['sample'] // 2} edited copies found, "
                      f"{q['absent_with_match']}/{m['sample'] // 2} unseen matched |")
+        many = m.get("batch_sample", 0)
         for qm in d.get("query_many", []):
             lines.append(f"| {n:,} | dedup query_many (batch {_MANY_BATCH}, jobs {qm['jobs']}) | {qm['per_s']} | | | | "
-                         f"answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} query's |")
+                         f"{qm['count']:,} queries; {qm['present_found_original']}/{many // 2} edited copies found; "
+                         f"answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} jobs 1's |")
         lines.append(f"| {n:,} | dedup band-key lookup only | | | {d['lookup_only']['seconds']} | "
                      f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
         lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
                      f"{c['store_per_s']} | {c['statuses']} |")
         for cm in d.get("check_many", []):
             lines.append(f"| {n:,} | dedup check_many (batch {_MANY_BATCH}, jobs {cm['jobs']}) | {cm['per_s']} | | | | "
-                         f"{cm['statuses']} |")
+                         f"{cm['count']:,} checks: {cm['statuses']} |")
         if "evict" in d:
             e = d["evict"]
             lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "
@@ -479,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
                                                        "too few beyond the largest size")
     parser.add_argument("--sample", type=int, default=1000, help="queries and checks per size (default 1000)")
     parser.add_argument("--batch-size", type=int, default=500, help="add_many batch size (default 500)")
+    parser.add_argument("--batch-sample", type=int, default=5000,
+                        help="queries and checks through query_many and check_many, drawn as the sample is "
+                             "(default 5000: worker processes take about a second to start)")
     parser.add_argument("--jobs", type=int, default=1, help="add_many jobs: processes preparing documents (default "
                                                             "1: this one; then store-only = time in the write "
                                                             "transactions)")
@@ -494,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
                     workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides, jobs=args.jobs,
-                    log=lambda s: print(s, file=sys.stderr, flush=True))
+                    batch_sample=args.batch_sample, log=lambda s: print(s, file=sys.stderr, flush=True))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -41,7 +41,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -111,14 +110,6 @@ def _footprint(before: tuple[int, int], after: tuple[int, int], n: int) -> dict[
     return {"used_memory_before": before[0], "used_memory_after": after[0],
             "bytes_per_doc": round((after[0] - before[0]) / n), "dbsize_before": before[1], "dbsize_after": after[1],
             "keys_per_doc": round((after[1] - before[1]) / n, 1)}
-
-
-def _guarded(target: Callable[..., None], *args: Any) -> None:
-    """``target(*args)`` in a child; a failure is sent back instead of leaving the parent waiting."""
-    try:
-        target(*args)
-    except BaseException:
-        args[-1].put({"error": traceback.format_exc()})
 
 
 def _run_dedup(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, url: str,
@@ -237,13 +228,6 @@ def _run_datasketch(path: str, absent_path: str | None, n: int, sample: int, url
     queue.put(out)
 
 
-def _run(target: Callable[..., None], *args: Any) -> dict[str, Any]:
-    result = _child(_guarded, target, *args)
-    if "error" in result:
-        raise SystemExit(f"{target.__name__} failed in its process:\n{result['error']}")
-    return result
-
-
 def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, url: str,
             datasketch: bool = True, overrides: dict[str, Any] | None = None,
             log: Callable[[str], None] = print) -> dict[str, Any]:
@@ -260,11 +244,11 @@ def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, bat
     runs = []
     for n in sizes:
         log(f"dedup RedisSyndicationIndex, {n:,} documents ...")
-        run: dict[str, Any] = {"size": n, "dedup": _run(_run_dedup, path, absent, n, sample, batch_size, url,
+        run: dict[str, Any] = {"size": n, "dedup": _child(_run_dedup, path, absent, n, sample, batch_size, url,
                                                         overrides or {})}
         if datasketch:
             log(f"datasketch MinHashLSH on Redis, {n:,} documents ...")
-            run["datasketch"] = _run(_run_datasketch, path, absent, n, sample, url)
+            run["datasketch"] = _child(_run_datasketch, path, absent, n, sample, url)
         runs.append(run)
     return {"corpus": path, "absent": absent, "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {mp.cpu_count()} cores, Python {platform.python_version()}",
