@@ -221,6 +221,32 @@ def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):
         assert [m.id for m in index.query(text)] == [odd]
 
 
+def test_a_check_raced_by_a_related_add_runs_again_and_sees_it(redis_url, namespace):
+    """A check adds under WATCH of its keys: a copy of the story added between its query and
+    its add sends it round again, and the second query finds the copy."""
+    story = seed("003").text
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index, \
+            RedisSyndicationIndex(redis_url, namespace=namespace) as other:
+        lookup = index._lookup
+        seen: list[set[str]] = []
+        rivals = [Document("rival", story)]
+
+        def racing(reader, entry):  # type: ignore[no-untyped-def]
+            hits = lookup(reader, entry)
+            if rivals:
+                other.add(rivals.pop())  # after the query's lookup, before its add
+            seen.append(set(hits))
+            return hits
+
+        index._lookup = racing  # type: ignore[method-assign]
+        verdict = index.check(Document("mine", story))
+        assert seen == [set(), {"rival"}]
+        assert verdict.status == "duplicate" and verdict.best is not None and verdict.best.id == "rival"
+        assert sorted(index.ids()) == ["mine", "rival"]
+        seen.clear()
+        assert index.check(Document("third", story)).status == "duplicate" and seen == [{"mine", "rival"}]
+
+
 def _redis_worker(url: str, namespace: str, worker: int, n: int) -> tuple[int, int]:
     docs = synthetic_docs(f"w{worker}", n, 1000 + worker)
     found = 0
