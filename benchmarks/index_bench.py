@@ -51,6 +51,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from queue import Empty
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
@@ -290,8 +291,9 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
                           "mean_candidates": round(candidates / len(entries), 1)}
 
     checks = [Document("c-" + q.id, q.text) for q in queries]
-    # check_many of the larger sample, its documents removed again after each run (the checks
-    # one at a time below then meet the index as the queries met it)
+    # check_many of the larger sample, its documents removed again after each run: the checks
+    # one at a time below meet the same documents as the queries (the removals leave their
+    # traces: frequency log rows, a fold perhaps)
     out["check_many"] = []
     for batch_jobs in _MANY_JOBS:
         to_check = [Document("m-" + q.id, q.text) for q in many]
@@ -397,7 +399,13 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
     queue = ctx.Queue()
     proc = ctx.Process(target=_guarded, args=(target, *args, queue))
     proc.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Empty:
+            if not proc.is_alive():  # killed (out of memory, a signal) before it could report
+                raise SystemExit(f"{target.__name__}: its process died with exit code {proc.exitcode}") from None
     proc.join()
     if "error" in result:
         raise SystemExit(f"{target.__name__} failed in its process:\n{result['error']}")

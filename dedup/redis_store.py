@@ -150,7 +150,7 @@ end
 for k in string.gmatch(ARGV[3], '%S+') do
   local key = ns .. ':pk:' .. k
   local n = redis.call('SCARD', key)
-  if n > 0 and n < cap then
+  if n > 0 and (n <= small or n < cap) then
     local members = redis.call('SMEMBERS', key)
     if n > small then
       local largest = members[1]

@@ -59,6 +59,7 @@ import base64
 import importlib
 import json
 import logging
+import numbers
 import os
 import random
 import sqlite3
@@ -212,8 +213,9 @@ class Entry:
 
     Keys are the uint64 LSH band keys viewed as int64 (SQLite integers are signed), distinct;
     ``words`` the distinct :func:`~dedup.verify.word_id` of its content words, sorted.
-    ``prepared`` is None in entries prepared by a worker process to be stored (storing reads
-    the features only; the prepared text is what is large to send).
+    ``prepared`` is None in entries prepared by a worker process (storing and verifying read
+    the features only; the prepared text is what is large to send; ``align=True`` prepares
+    the text again).
     """
 
     doc: Document
@@ -420,10 +422,13 @@ class BaseSyndicationIndex(ABC):
 
         Preparing an article is most of what a query costs: with ``jobs`` > 1 (0 or None: one
         per core), batches of ``batch_size`` are prepared on worker processes while this one
-        answers the batch before. Each batch is answered from one view of the index.
+        answers the batch before (worker processes take about a second to start; with
+        ``align=True`` this process prepares each text again for the alignment). The SQLite
+        index answers each batch from one snapshot (a read transaction); Redis has none.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        _refuse_one_text(items, "query_many")
         own_ids: deque[str | None] = deque()
 
         def documents() -> Iterator[Document]:
@@ -451,10 +456,15 @@ class BaseSyndicationIndex(ABC):
 
         Batches of ``batch_size`` are prepared on ``jobs`` worker processes (as in
         :meth:`query_many`) while this one checks the batch before, each document atomically
-        against other writers (the SQLite index checks a whole batch in one transaction).
+        against other writers. The SQLite index checks a whole batch in one write transaction:
+        other writers wait for it (up to their ``timeout``), so on a file shared with busy
+        crawlers smaller batches keep their waits short; and an error rolls the batch back
+        (the batches before it stay). The Redis index adds each document as it is checked.
+        Either way the verdicts of a call that raises are lost with it.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        _refuse_one_text(documents, "check_many")
         out: list[Verdict] = []
         for entries in self._prepared_batches(documents, batch_size, added, jobs):
             out += [Verdict.from_matches(m) for m in
@@ -629,8 +639,9 @@ def make_entries(fp: Fingerprinter, documents: Sequence[Document], added: float 
 
 def entries_shard(documents: Sequence[Document], config: Mapping[str, Any], added: float | None, *,
                   workspace: Workspace) -> list[Entry]:
-    """What a worker process runs for ``add_many(..., jobs=N)``: :func:`make_entries` without
-    the prepared texts (storing reads the features only)."""
+    """What a worker process runs for ``add_many``, ``query_many`` and ``check_many`` with
+    ``jobs=N``: :func:`make_entries` without the prepared texts (storing and verifying read
+    the features only)."""
     fp = workspace.fingerprinter(ScanConfig.from_dict(dict(config)))
     return [Entry(e.doc, None, e.features, e.doc_keys, e.passage_keys, e.words, e.added)
             for e in make_entries(fp, documents, added)]
@@ -699,8 +710,17 @@ def passage_hit_counts(keys: np.ndarray, docs: np.ndarray, config: ScanConfig,
     return np.unique(docs[keep], return_counts=True)
 
 
+def _refuse_one_text(items: Any, name: str) -> None:
+    """A str is iterable: given where many items are expected, it would be read character by
+    character."""
+    if isinstance(items, str | bytes | Document):
+        raise TypeError(f"{name} takes an iterable of texts or documents, not one {type(items).__name__}: "
+                        f"wrap it in a list")
+
+
 def check_limit(limit: Any) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+    """:class:`ConfigError` unless ``limit`` (matches per query) is an integer >= 1."""
+    if isinstance(limit, bool) or not isinstance(limit, numbers.Integral) or limit < 1:
         raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
 
 
@@ -1065,6 +1085,11 @@ class SyndicationIndex(BaseSyndicationIndex):
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
+                    if write:
+                        # a batch of checks lets the caches read the transaction's own rows
+                        # (each check syncs after the inserts before it): read them again
+                        self._recent.clear()
+                        self._cache.clear()
                     raise
                 return result
 

@@ -198,22 +198,29 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(redis_url, namespace)
 
 
 def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):
-    """One script reads every key of a query: a passage bucket of at most passage_max_bucket
-    documents gives each a hit, a larger one its largest id only, one of max_bucket or more
-    none; whole-text buckets give every member a hit, whatever their size."""
-    config = ScanConfig(max_bucket=10)
+    """One script reads every key of a query and counts as dedup.store.passage_hits does: a
+    passage set of at most passage_max_bucket documents gives each a hit, a larger one its
+    largest id only (in Python's order of strings), one of max_bucket or more none;
+    whole-text sets give every member a hit, whatever their size."""
+    from dedup.store import passage_hits
+
     text = synthetic_docs("c", 1, 9)[0].text
-    for n in (8, 9, 10, 13):
-        with RedisSyndicationIndex(redis_url, config, namespace=f"{namespace}-{n}") as index:
-            index.add_many([Document(f"c{i:02d}", text) for i in range(n)])
-            entry = index._entries([Document("q", text)])[0]
-            hits = index._lookup(index._redis, entry)
-            assert {doc: d for doc, (d, _) in hits.items()} == {f"c{i:02d}": len(entry.doc_keys) for i in range(n)}
-            passage = {doc: p for doc, (_, p) in hits.items() if p}
-            everyone = {f"c{i:02d}": len(entry.passage_keys) for i in range(n)}
-            assert passage == {8: everyone, 9: {f"c{n - 1:02d}": len(entry.passage_keys)}}.get(n, {}), n
-            empty = index._entries([Document("e", "")])[0]
-            assert index._lookup(index._redis, empty) == {}
+    names = ["Zeta", "alpha", "étoile", "Étoile", "b", "B", "0", "~x", "ä", "z z", "日本", "É2", "a\"q"]
+    for max_bucket, passage_max_bucket in ((10, 8), (4, 8)):
+        config = ScanConfig(max_bucket=max_bucket, passage_max_bucket=passage_max_bucket)
+        for n in (3, 5, 8, 9, 10, 13):
+            ids = names[:n]
+            with RedisSyndicationIndex(redis_url, config, namespace=f"{namespace}-{max_bucket}-{n}") as index:
+                index.add_many([Document(i, text) for i in ids])
+                entry = index._entries([Document("q", text)])[0]
+                hits = index._lookup(index._redis, entry)
+                assert {doc: d for doc, (d, _) in hits.items()} == dict.fromkeys(ids, len(entry.doc_keys))
+                expected: dict[str, list[int]] = {}
+                passage_hits([ids], config, expected)
+                assert {doc: p for doc, (_, p) in hits.items() if p} == {
+                    doc: p * len(entry.passage_keys) for doc, (_, p) in expected.items()}, (max_bucket, n)
+                empty = index._entries([Document("e", "")])[0]
+                assert index._lookup(index._redis, empty) == {}
     # ids come back as they were given, whatever they hold
     odd = 'https://example.org/a b/"quoted"\\é\n日本'
     with RedisSyndicationIndex(redis_url, namespace=f"{namespace}-odd") as index:

@@ -791,6 +791,33 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(tmp_path, jobs):
         assert many.query_many([], jobs=jobs) == [] and many.check_many([], jobs=jobs) == []
 
 
+def test_a_failed_batch_of_checks_leaves_no_trace_in_the_handle(tmp_path, monkeypatch):
+    """A batch of checks is one transaction, each check reading the rows of those before it:
+    when it fails, the handle forgets what it read, and finds what is committed afterwards."""
+    story = seed("003").text
+    docs = synthetic_docs("f", 5, 21)
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        insert = index._insert
+        calls = []
+
+        def failing(conn, entries):  # type: ignore[no-untyped-def]
+            calls.append(len(entries))
+            if len(calls) == 3:
+                raise OSError("disk gone")
+            insert(conn, entries)
+
+        monkeypatch.setattr(index, "_insert", failing)
+        with pytest.raises(OSError):
+            index.check_many(docs)
+        monkeypatch.setattr(index, "_insert", insert)
+        assert len(index) == 0
+        assert index.check(Document("s1", story)).status == "new"
+        assert [m.id for m in index.query(story)] == ["s1"]
+        assert index.check_many([Document("s2", story)])[0].best.id == "s1"
+        with SyndicationIndex(tmp_path / "i.db") as fresh:
+            assert [m.id for m in fresh.query(story)] == ["s2", "s1"]
+
+
 def test_batch_calls_refuse_bad_arguments_before_preparing_anything(tmp_path):
     docs = synthetic_docs("b", 3, 5)
     with SyndicationIndex(tmp_path / "i.db") as index:
@@ -801,6 +828,10 @@ def test_batch_calls_refuse_bad_arguments_before_preparing_anything(tmp_path):
                 call(docs, candidates=0)
             with pytest.raises(ConfigError, match="batch_size"):
                 call(docs, batch_size=0)
+        with pytest.raises(TypeError, match="not one str"):
+            index.query_many("one text, not a list of them")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not one Document"):
+            index.check_many(docs[0])  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             index.query_many([3])  # type: ignore[list-item]
         with pytest.raises(TypeError):
