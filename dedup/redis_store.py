@@ -49,6 +49,7 @@ from dedup.store import (
     Entry,
     Match,
     Progress,
+    ReaderSpec,
     Stored,
     check_format,
     decode_features,
@@ -225,6 +226,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         if not namespace or any(c.isspace() for c in namespace):
             raise StoreError(f"namespace must be a non-empty string without spaces, got {namespace!r}")
         self.url = _redacted(url)
+        self._url = url  # with its password, for worker processes (query_many)
         self.namespace = namespace
         self._errors = redis.exceptions
         where = f"Redis index {namespace!r} at {self.url}"
@@ -382,6 +384,10 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
 
     def _read(self, work: Callable[[Any], T]) -> T:
         return cast(T, self._call(lambda: work(self._redis)))
+
+    def _reader_spec(self) -> ReaderSpec:
+        return ReaderSpec(self._url, json.dumps(self.config.to_dict()),
+                          (("create", False), ("namespace", self.namespace)))
 
     def get(self, doc_id: str) -> Document | None:
         fields = self._call(lambda: self._redis.hgetall(self._key("doc", doc_id)))

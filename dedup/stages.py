@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -161,6 +161,9 @@ class Fingerprinter:
         return pairs
 
 
+_T = TypeVar("_T")
+
+
 class Workspace:
     """What one process keeps between shards: a text processor (its stem cache) and the last
     prepared documents, keyed by ``(run, index)``. Caches only: results never depend on it.
@@ -174,6 +177,15 @@ class Workspace:
         self._prepared: OrderedDict[tuple[str, int], Prepared] = OrderedDict()
         self._fingerprinters: dict[ScanConfig, Fingerprinter] = {}
         self._verifiers: dict[str, Verifier] = {}
+        self._kept: dict[Hashable, Any] = {}
+
+    def kept(self, key: Hashable, make: Callable[[], _T]) -> _T:
+        """What ``make()`` returns, made once per ``key`` and kept as long as this workspace
+        (a worker process's open index, for the batches of one call)."""
+        if key not in self._kept:
+            self._kept[key] = make()
+        value: _T = self._kept[key]
+        return value
 
     def fingerprinter(self, config: ScanConfig) -> Fingerprinter:
         fp = self._fingerprinters.get(config)

@@ -168,6 +168,10 @@ class Match:
     def __post_init__(self) -> None:
         object.__setattr__(self, "scores", MappingProxyType(dict(self.scores)))
 
+    def __reduce__(self) -> tuple[type[Match], tuple[Any, ...]]:
+        # a read-only mapping does not pickle: the scores cross processes as a dict
+        return Match, tuple(dict(self.scores) if f.name == "scores" else getattr(self, f.name) for f in fields(self))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.id, "relation": self.relation, "scores": dict(self.scores),
                                "reason": self.reason, "added": self.added}
@@ -420,11 +424,12 @@ class BaseSyndicationIndex(ABC):
                    progress: Progress | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts or documents: the matches of each, in order.
 
-        Preparing an article is most of what a query costs: with ``jobs`` > 1 (0 or None: one
-        per core), batches of ``batch_size`` are prepared on worker processes while this one
-        answers the batch before (worker processes take about a second to start; with
-        ``align=True`` this process prepares each text again for the alignment). The SQLite
-        index answers each batch from one snapshot (a read transaction); Redis has none.
+        With ``jobs`` > 1 (0 or None: one per core), batches of ``batch_size`` are answered on
+        that many worker processes, each with its own handle on the index (worker processes
+        take about a second to start: worth it for thousands of queries). Each batch is
+        answered from one snapshot of the SQLite index (a read transaction); Redis has none.
+        An index a worker cannot open by itself (an in-memory SQLite database) has its batches
+        prepared on the workers and answered in this process.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
@@ -437,16 +442,37 @@ class BaseSyndicationIndex(ABC):
                 own_ids.append(own_id)
                 yield document
 
-        def answer(reader: Any, entries: list[Entry], excludes: list[str | None]) -> list[list[Match]]:
-            return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates)
-                    for e, x in zip(entries, excludes, strict=True)]
-
+        options: dict[str, Any] = {"limit": limit, "align": align, "candidates": candidates}
         out: list[list[Match]] = []
-        for entries in self._prepared_batches(documents(), batch_size, None, jobs, store=False):
-            out += self._read(partial(answer, entries=entries, excludes=[own_ids.popleft() for _ in entries]))
-            if progress is not None:
-                progress("query", len(out), 0)
+
+        def collect(answered: Iterable[list[list[Match]]]) -> None:
+            for answers in answered:
+                out.extend(answers)
+                if progress is not None:
+                    progress("query", len(out), 0)
+
+        workers = resolve_jobs(jobs)
+        spec = self._reader_spec() if workers > 1 else None
+        if spec is None:
+            collect(self._read(partial(self._answer, entries=entries,
+                                       excludes=[own_ids.popleft() for _ in entries], **options))
+                    for entries in self._prepared_batches(documents(), batch_size, None, jobs, store=False))
+        else:
+            tasks: Iterator[Task] = (((batch, [own_ids.popleft() for _ in batch], spec, options), {})
+                                     for batch in batches(documents(), batch_size))
+            with make_backend(workers) as backend:
+                collect(backend.map(answers_shard, tasks))
         return out
+
+    def _answer(self, reader: Any, *, entries: Sequence[Entry], excludes: Sequence[str | None], limit: int,
+                align: bool, candidates: int | None) -> list[list[Match]]:
+        """The matches of each of a batch of entries, from one view of the index."""
+        return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates)
+                for e, x in zip(entries, excludes, strict=True)]
+
+    def _reader_spec(self) -> ReaderSpec | None:
+        """How another process opens this index to query it (None if it cannot)."""
+        return None
 
     def check_many(self, documents: Iterable[Document], *, limit: int = 10, align: bool = False,
                    added: float | None = None, candidates: int | None = None, batch_size: int = 500,
@@ -645,6 +671,28 @@ def entries_shard(documents: Sequence[Document], config: Mapping[str, Any], adde
     fp = workspace.fingerprinter(ScanConfig.from_dict(dict(config)))
     return [Entry(e.doc, None, e.features, e.doc_keys, e.passage_keys, e.words, e.added)
             for e in make_entries(fp, documents, added)]
+
+
+@dataclass(frozen=True, slots=True)
+class ReaderSpec:
+    """How a worker process opens an index to query it: :func:`open_index` of ``target`` with
+    the configuration (JSON) of the handle it stands for and ``options``."""
+
+    target: str
+    config: str
+    options: tuple[tuple[str, Any], ...]
+
+    def open(self) -> BaseSyndicationIndex:
+        return open_index(self.target, ScanConfig.from_dict(json.loads(self.config)), **dict(self.options))
+
+
+def answers_shard(documents: Sequence[Document], excludes: Sequence[str | None], spec: ReaderSpec,
+                  options: Mapping[str, Any], *, workspace: Workspace) -> list[list[Match]]:
+    """What a worker process runs for ``query_many`` with ``jobs=N``: one batch prepared and
+    answered on the worker's own handle on the index (opened once, kept in ``workspace``)."""
+    index = workspace.kept(("index", spec), spec.open)
+    entries = index._entries(list(documents))
+    return index._read(partial(index._answer, entries=entries, excludes=list(excludes), **options))
 
 
 def _with_alignment(match: Match, source: Prepared, derived: Prepared, config: ScanConfig, idf: IdfTable
@@ -999,6 +1047,8 @@ class SyndicationIndex(BaseSyndicationIndex):
     def __init__(self, path: str | os.PathLike[str], config: ScanConfig | None = None, *,
                  create: bool = True, timeout: float = 30.0, mmap_size: int = 0) -> None:
         self.path = os.fspath(path)
+        # what worker processes open (query_many): the same file whatever the cwd is by then
+        self._file = None if self.path in ("", ":memory:") else os.path.abspath(self.path)
         self._timeout = float(timeout)
         if isinstance(mmap_size, bool) or not isinstance(mmap_size, int) or mmap_size < 0:
             raise ConfigError(f"mmap_size must be an integer >= 0 (bytes), got {mmap_size!r}")
@@ -1409,6 +1459,12 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _read(self, work: Callable[[Any], T]) -> T:
         return self._transaction(work, write=False)
+
+    def _reader_spec(self) -> ReaderSpec | None:
+        if self._file is None:
+            return None
+        options = (("create", False), ("mmap_size", self._mmap_size), ("timeout", self._timeout))
+        return ReaderSpec(self._file, json.dumps(self.config.to_dict()), options)
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
                        candidates: int | None) -> list[list[Match]]:

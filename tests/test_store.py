@@ -791,6 +791,59 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(tmp_path, jobs):
         assert many.query_many([], jobs=jobs) == [] and many.check_many([], jobs=jobs) == []
 
 
+def _relations(answers: list[list[Match]]) -> list[list[tuple[str, str]]]:
+    return [[(m.id, m.relation) for m in matches] for matches in answers]
+
+
+def test_query_many_workers_open_the_file_with_the_handles_settings(tmp_path, monkeypatch):
+    """With jobs=2 each worker opens the index itself: the same file after the caller changed
+    directory, under the handle's query-time settings (not the stored ones), aligning there."""
+    docs, queries = _batch_inputs()
+    monkeypatch.chdir(tmp_path)
+    with SyndicationIndex("rel.db") as index:
+        index.add_many(docs, added=50.0)
+    strict = ScanConfig(passage_min_hits=50)  # rewrites found by passages alone are then missed
+    with SyndicationIndex("rel.db", strict) as index, SyndicationIndex("rel.db") as default:
+        os.mkdir("elsewhere")
+        monkeypatch.chdir("elsewhere")
+        answers = index.query_many(queries, batch_size=2, jobs=2)
+        assert _relations(answers) == _relations([index.query(q) for q in queries])
+        assert _relations(answers) != _relations(default.query_many(queries, jobs=2))
+        aligned = default.query_many(queries[:2], align=True, jobs=2)
+        assert [[m.to_dict() for m in a] for a in aligned] == [
+            [m.to_dict() for m in default.query(q, align=True)] for q in queries[:2]]
+        assert all(m.alignment is not None for m in aligned[0])
+
+
+def test_query_many_on_an_index_workers_cannot_open(tmp_path):
+    """An in-memory index is answered in this process (its batches prepared on the workers);
+    a file gone since the handle was opened is an error of the call, not a hang."""
+    docs, queries = _batch_inputs()
+    with SyndicationIndex(":memory:") as memory, SyndicationIndex(tmp_path / "f.db") as on_file:
+        memory.add_many(docs, added=50.0)
+        on_file.add_many(docs, added=50.0)
+        assert _relations(memory.query_many(queries, batch_size=2, jobs=2)) == _relations(
+            on_file.query_many(queries, batch_size=2, jobs=2))
+        for name in os.listdir(tmp_path):
+            os.remove(tmp_path / name)
+        with pytest.raises(StoreError, match="no index at"):
+            on_file.query_many(queries, jobs=2)
+
+
+def test_matches_and_verdicts_pickle():
+    """Answers cross process boundaries (query_many on workers): scores come back read-only."""
+    import pickle
+
+    match = Match("a", "rewrite", {"jaccard": 0.5}, "why", 12.0, url="u", evidence=({"kind": "copied"},),
+                  alignment={"verdict": "rewrite"})
+    again = pickle.loads(pickle.dumps(match))
+    assert again == match and again.to_dict() == match.to_dict()
+    with pytest.raises(TypeError):
+        again.scores["jaccard"] = 1.0  # type: ignore[index]
+    verdict = Verdict.from_matches([match])
+    assert pickle.loads(pickle.dumps(verdict)) == verdict
+
+
 def test_a_failed_batch_of_checks_leaves_no_trace_in_the_handle(tmp_path, monkeypatch):
     """A batch of checks is one transaction, each check reading the rows of those before it:
     when it fails, the handle forgets what it read, and finds what is committed afterwards."""

@@ -178,8 +178,9 @@ def _verdict_options(f: Any) -> Any:
         click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Articles prepared, then answered, at a time."),
         click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-                     help="Processes that prepare articles while this one answers (0: one per core): preparing "
-                          "is most of the work."),
+                     help="Worker processes (0: one per core). query: each prepares and answers whole batches "
+                          "on its own handle on the index; check: they prepare batches while this process checks "
+                          "them, in order."),
         click.option("-q", "--quiet", is_flag=True, help="No progress on stderr."),
     ]
     for option in reversed(options):
