@@ -7,19 +7,23 @@ Same API as :class:`dedup.store.SyndicationIndex` (``pip install 'dedup[redis]'`
     with RedisSyndicationIndex("redis://cache:6379/0", namespace="news") as index:
         verdict = index.check(Document(url, text, url=url))
 
-Layout under the namespace ``ns`` (plain strings, no pickle; keys are signed 64-bit integers
-in decimal):
+Layout under the namespace ``ns`` (no pickle; band keys and word ids are signed 64-bit
+integers, stored as 8 little-endian bytes, in key names too; documents get an integer handle,
+in the order they are added):
 
 - ``ns:meta`` (hash): ``format``, ``config`` (ScanConfig as JSON), ``created``, ``dedup_version``;
   an index written under another format or configuration is refused;
-- ``ns:doc:<id>`` (hash): ``text``, ``features`` (what verification reads, see
-  :func:`dedup.store.encode_features`), ``language``, ``added``, optional
-  ``url``/``title``/``date``/``source``/``path``, and the document's own ``dkeys``/``pkeys``
-  (its band keys) and ``words`` (its content words' ids), so a removal can undo its add;
-- ``ns:dk:<key>`` and ``ns:pk:<key>`` (sets of ids): one per whole-text and passage band key;
+- ``ns:ids`` (hash): id -> handle;
+- ``ns:doc:<handle>`` (hash): ``id``, ``body`` (the text and what verification reads,
+  zlib-compressed as in the SQLite index, :func:`dedup.store.encode_body`), ``language``,
+  ``added``, optional ``url``/``title``/``date``/``source``/``path``, and the document's own
+  ``dkeys``/``pkeys`` (its band keys) and ``words`` (its content words' ids), so a removal can
+  undo its add;
+- ``ns:dk:<key>`` and ``ns:pk:<key>`` (sets of handles, which Redis keeps as compact integer
+  sets): one per whole-text and passage band key;
 - ``ns:added`` (sorted set id -> unix seconds): length and eviction;
 - ``ns:df:<language>`` (hash word id -> documents), ``ns:langs`` (hash language -> documents),
-  ``ns:counts`` (hash: stored key entries).
+  ``ns:counts`` (hash: stored key entries, the last handle given).
 
 Adding and removing a document are Lua scripts, so each is atomic on the server; a batch of
 ``add_many`` is one ``MULTI``/``EXEC`` transaction, so other clients see all of it or none.
@@ -52,8 +56,8 @@ from dedup.store import (
     ReaderSpec,
     Stored,
     check_format,
-    decode_features,
-    encode_features,
+    decode_body,
+    encode_body,
     eviction_cutoff,
     resolve_config,
     unique_by_id,
@@ -68,51 +72,57 @@ T = TypeVar("T")
 
 #: Version of the Redis layout (the SQLite one, :data:`dedup.store.FORMAT_VERSION`, moves
 #: separately); a namespace written under another version is refused.
+#: 3: integer handles in the band-key sets, keys and word ids as 8 bytes, the text and its
+#: features in one compressed body (about a third of version 2's memory).
 #: 2: verification features stored, document frequencies keyed by word id (1: prepared
 #: sentences as JSON, words as text).
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _CHECK_ATTEMPTS = 50
 _EVICT_CHUNK = 500
 _DOC_FIELDS = ("url", "title", "date", "source", "path")
 
 _REMOVE_FUNCTION = r"""
 local function remove_doc(ns, id)
-  local dockey = ns .. ':doc:' .. id
+  local ids = ns .. ':ids'
+  local h = redis.call('HGET', ids, id)
+  if not h then return 0 end
+  local dockey = ns .. ':doc:' .. h
   local old = redis.call('HMGET', dockey, 'dkeys', 'pkeys', 'words', 'language')
-  if not old[1] then return 0 end
-  local n = 0
-  for k in string.gmatch(old[1], '%S+') do redis.call('SREM', ns .. ':dk:' .. k, id); n = n + 1 end
-  redis.call('HINCRBY', ns .. ':counts', 'doc_keys', -n)
-  n = 0
-  for k in string.gmatch(old[2], '%S+') do redis.call('SREM', ns .. ':pk:' .. k, id); n = n + 1 end
-  redis.call('HINCRBY', ns .. ':counts', 'passage_keys', -n)
-  local df = ns .. ':df:' .. old[4]
-  for w in string.gmatch(old[3], '%S+') do
+  local dk, pk, words, lang = old[1] or '', old[2] or '', old[3] or '', old[4] or ''
+  for i = 1, #dk, 8 do redis.call('SREM', ns .. ':dk:' .. string.sub(dk, i, i + 7), h) end
+  redis.call('HINCRBY', ns .. ':counts', 'doc_keys', -(#dk / 8))
+  for i = 1, #pk, 8 do redis.call('SREM', ns .. ':pk:' .. string.sub(pk, i, i + 7), h) end
+  redis.call('HINCRBY', ns .. ':counts', 'passage_keys', -(#pk / 8))
+  local df = ns .. ':df:' .. lang
+  for i = 1, #words, 8 do
+    local w = string.sub(words, i, i + 7)
     if redis.call('HINCRBY', df, w, -1) <= 0 then redis.call('HDEL', df, w) end
   end
-  if redis.call('HINCRBY', ns .. ':langs', old[4], -1) <= 0 then redis.call('HDEL', ns .. ':langs', old[4]) end
+  if redis.call('HINCRBY', ns .. ':langs', lang, -1) <= 0 then redis.call('HDEL', ns .. ':langs', lang) end
   redis.call('ZREM', ns .. ':added', id)
+  redis.call('HDEL', ids, id)
   redis.call('DEL', dockey)
   return 1
 end
 """
 
-# ARGV: ns, id, added, language, dkeys, pkeys, words, then field, value, ... of the document
+# ARGV: ns, id, added, language, dkeys, pkeys, words (8 bytes each), then field, value, ... of
+# the document
 _ADD_SCRIPT = _REMOVE_FUNCTION + r"""
 local ns, id, added, lang = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local dk, pk, words = ARGV[5], ARGV[6], ARGV[7]
 local replaced = remove_doc(ns, id)
-local dockey = ns .. ':doc:' .. id
-redis.call('HSET', dockey, 'added', added, 'language', lang, 'dkeys', ARGV[5], 'pkeys', ARGV[6],
-           'words', ARGV[7])
+local h = redis.call('HINCRBY', ns .. ':counts', 'handle', 1)
+redis.call('HSET', ns .. ':ids', id, h)
+local dockey = ns .. ':doc:' .. h
+redis.call('HSET', dockey, 'id', id, 'added', added, 'language', lang, 'dkeys', dk, 'pkeys', pk, 'words', words)
 for i = 8, #ARGV, 2 do redis.call('HSET', dockey, ARGV[i], ARGV[i + 1]) end
-local n = 0
-for k in string.gmatch(ARGV[5], '%S+') do redis.call('SADD', ns .. ':dk:' .. k, id); n = n + 1 end
-redis.call('HINCRBY', ns .. ':counts', 'doc_keys', n)
-n = 0
-for k in string.gmatch(ARGV[6], '%S+') do redis.call('SADD', ns .. ':pk:' .. k, id); n = n + 1 end
-redis.call('HINCRBY', ns .. ':counts', 'passage_keys', n)
+for i = 1, #dk, 8 do redis.call('SADD', ns .. ':dk:' .. string.sub(dk, i, i + 7), h) end
+redis.call('HINCRBY', ns .. ':counts', 'doc_keys', #dk / 8)
+for i = 1, #pk, 8 do redis.call('SADD', ns .. ':pk:' .. string.sub(pk, i, i + 7), h) end
+redis.call('HINCRBY', ns .. ':counts', 'passage_keys', #pk / 8)
 local df = ns .. ':df:' .. lang
-for w in string.gmatch(ARGV[7], '%S+') do redis.call('HINCRBY', df, w, 1) end
+for i = 1, #words, 8 do redis.call('HINCRBY', df, string.sub(words, i, i + 7), 1) end
 redis.call('HINCRBY', ns .. ':langs', lang, 1)
 redis.call('ZADD', ns .. ':added', added, id)
 return replaced
@@ -120,58 +130,51 @@ return replaced
 
 _REMOVE_SCRIPT = _REMOVE_FUNCTION + "return remove_doc(ARGV[1], ARGV[2])\n"
 
-# ARGV: namespace, the whole-text keys, the passage keys (space-separated), max_bucket,
+# ARGV: namespace, the whole-text keys, the passage keys (8 bytes each), max_bucket,
 # passage_max_bucket. The hits of a query, counted here by dedup.store.passage_hits' rule (a
-# passage set of more than passage_max_bucket documents gives a hit to its largest id only,
-# one of max_bucket or more none), as JSON: [id, whole-text hits, passage hits, ...]. One
-# command of five arguments and one string back, instead of a command per key and every
-# member of every set: the client's packing and parsing of those was most of a query's time
+# passage set of more than passage_max_bucket documents gives a hit to its largest handle, the
+# newest document, only; one of max_bucket or more none), as JSON: [handle, whole-text hits,
+# passage hits, ...]. One command of five arguments and one string back, instead of a command
+# per key and every member of every set: the client's packing and parsing of those was most
+# of a query's time
 _LOOKUP_SCRIPT = """
-local ns, cap, small = ARGV[1], tonumber(ARGV[4]), tonumber(ARGV[5])
--- byte order, which is Python's order of the ids (Lua's < on strings follows the server's locale)
-local function greater(a, b)
-  for i = 1, math.min(#a, #b) do
-    local x, y = string.byte(a, i), string.byte(b, i)
-    if x ~= y then return x > y end
-  end
-  return #a > #b
-end
+local ns, dk, pk, cap, small = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local doc_hits, passage_hits, order = {}, {}, {}
-local function hit(id, doc, passage)
-  if doc_hits[id] == nil then
-    doc_hits[id], passage_hits[id] = 0, 0
-    order[#order + 1] = id
+local function hit(h, doc, passage)
+  if doc_hits[h] == nil then
+    doc_hits[h], passage_hits[h] = 0, 0
+    order[#order + 1] = h
   end
-  doc_hits[id] = doc_hits[id] + doc
-  passage_hits[id] = passage_hits[id] + passage
+  doc_hits[h] = doc_hits[h] + doc
+  passage_hits[h] = passage_hits[h] + passage
 end
-for k in string.gmatch(ARGV[2], '%S+') do
-  for _, id in ipairs(redis.call('SMEMBERS', ns .. ':dk:' .. k)) do hit(id, 1, 0) end
+for i = 1, #dk, 8 do
+  for _, h in ipairs(redis.call('SMEMBERS', ns .. ':dk:' .. string.sub(dk, i, i + 7))) do hit(h, 1, 0) end
 end
-for k in string.gmatch(ARGV[3], '%S+') do
-  local key = ns .. ':pk:' .. k
+for i = 1, #pk, 8 do
+  local key = ns .. ':pk:' .. string.sub(pk, i, i + 7)
   local n = redis.call('SCARD', key)
   if n > 0 and (n <= small or n < cap) then
     local members = redis.call('SMEMBERS', key)
     if n > small then
       local largest = members[1]
-      for _, id in ipairs(members) do if greater(id, largest) then largest = id end end
+      for _, h in ipairs(members) do if tonumber(h) > tonumber(largest) then largest = h end end
       members = {largest}
     end
-    for _, id in ipairs(members) do hit(id, 0, 1) end
+    for _, h in ipairs(members) do hit(h, 0, 1) end
   end
 end
 if #order == 0 then return '[]' end
 local out = {}
-for _, id in ipairs(order) do
-  out[#out + 1] = id
-  out[#out + 1] = doc_hits[id]
-  out[#out + 1] = passage_hits[id]
+for _, h in ipairs(order) do
+  out[#out + 1] = h
+  out[#out + 1] = doc_hits[h]
+  out[#out + 1] = passage_hits[h]
 end
 return cjson.encode(out)
 """
 
-# ARGV: namespace, then language and word ids (space-separated) for each language. How many
+# ARGV: namespace, then language and word ids (8 bytes each) for each language. How many
 # documents of that language hold each word, space-separated, per language; then the
 # documents per language (HGETALL of langs). One command and a few strings back, instead of
 # an argument and a reply item per word (~600 per query)
@@ -179,8 +182,8 @@ _FREQUENCIES_SCRIPT = """
 local ns = ARGV[1]
 local out = {}
 for i = 2, #ARGV, 2 do
-  local df, counts = ns .. ':df:' .. ARGV[i], {}
-  for w in string.gmatch(ARGV[i + 1], '%S+') do counts[#counts + 1] = redis.call('HGET', df, w) or '0' end
+  local df, counts, words = ns .. ':df:' .. ARGV[i], {}, ARGV[i + 1]
+  for j = 1, #words, 8 do counts[#counts + 1] = redis.call('HGET', df, string.sub(words, j, j + 7)) or '0' end
   out[#out + 1] = table.concat(counts, ' ')
 end
 out[#out + 1] = redis.call('HGETALL', ns .. ':langs')
@@ -194,9 +197,13 @@ return redis.call('HGETALL', KEYS[1])
 """
 
 
-def _joined(values: np.ndarray) -> str:
-    """Integers as the scripts read them: in decimal, space-separated."""
-    return " ".join(map(str, values.tolist()))
+def _packed(values: np.ndarray) -> bytes:
+    """Signed 64-bit integers as the scripts read them: 8 little-endian bytes each."""
+    return np.ascontiguousarray(values, dtype="<i8").tobytes()
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
 
 
 def _redacted(url: str) -> str:
@@ -231,7 +238,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         self._errors = redis.exceptions
         where = f"Redis index {namespace!r} at {self.url}"
         try:
-            self._redis = redis.Redis.from_url(url, decode_responses=True)
+            # replies as bytes: bodies, keys and word ids are binary
+            self._redis = redis.Redis.from_url(url)
             self._redis.ping()
         except (redis.exceptions.RedisError, ValueError) as exc:
             raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from exc
@@ -249,7 +257,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             reply = self._redis.register_script(_INIT_SCRIPT)(keys=[meta_key], args=flat)
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"{where}: {exc}") from exc
-        meta = dict(zip(reply[::2], reply[1::2], strict=True))
+        meta = {_text(k): _text(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}
         check_format(meta.get("format"), where, FORMAT_VERSION)
         try:
             stored = json.loads(meta["config"])
@@ -257,14 +265,20 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             raise StoreError(f"{where}: stored configuration is missing or unreadable") from exc
         self._init_core(resolve_config(stored, config, where))
 
-    def _key(self, *parts: object) -> str:
-        return ":".join((self.namespace, *map(str, parts)))
+    def _key(self, *parts: str | bytes) -> bytes:
+        return b":".join(p.encode("utf-8") if isinstance(p, str) else p for p in (self.namespace, *parts))
 
-    def _add_args(self, entry: Entry) -> list[str]:
+    def _encode(self, entry: Entry) -> Entry:
+        # compressing is the costly part of an add: done before the transaction
+        return Entry(entry.doc, entry.prepared, entry.features, entry.doc_keys, entry.passage_keys, entry.words,
+                     entry.added, encode_body(entry.doc.text, entry.features))
+
+    def _add_args(self, entry: Entry) -> list[str | bytes]:
         d = entry.doc
-        args = [self.namespace, d.id, repr(entry.added), entry.language or "", _joined(entry.doc_keys),
-                _joined(entry.passage_keys), _joined(entry.words), "text", d.text,
-                "features", encode_features(entry.features)]
+        body = entry.payload if isinstance(entry.payload, bytes) else encode_body(d.text, entry.features)
+        args: list[str | bytes] = [self.namespace, d.id, repr(entry.added), entry.language or "",
+                                   _packed(entry.doc_keys), _packed(entry.passage_keys), _packed(entry.words),
+                                   "body", body]
         for name in _DOC_FIELDS:
             value = getattr(d, name)
             if value:
@@ -300,9 +314,9 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
 
     def _check_entry(self, entry: Entry, *, limit: int, align: bool, candidates: int | None) -> list[Match]:
         doc_id = entry.doc.id
-        watched = [self._key("doc", doc_id)]
-        watched += [self._key("dk", k) for k in entry.doc_keys.tolist()]
-        watched += [self._key("pk", k) for k in entry.passage_keys.tolist()]
+        # a write under the same id changes no answer (a document never matches its own id)
+        watched = [self._key("dk", k) for k in _keys(entry.doc_keys)]
+        watched += [self._key("pk", k) for k in _keys(entry.passage_keys)]
         try:
             for attempt in range(_CHECK_ATTEMPTS):
                 with self._redis.pipeline(transaction=True) as pipe:
@@ -353,33 +367,29 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             return {}
         config = self.config
         reply = json.loads(self._lookup_script(
-            args=[self.namespace, _joined(entry.doc_keys), _joined(entry.passage_keys), config.max_bucket,
+            args=[self.namespace, _packed(entry.doc_keys), _packed(entry.passage_keys), config.max_bucket,
                   config.passage_max_bucket],
             client=reader))
-        return {reply[i]: [reply[i + 1], reply[i + 2]] for i in range(0, len(reply), 3)}
+        return {int(reply[i]): [reply[i + 1], reply[i + 2]] for i in range(0, len(reply), 3)}
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
         pipe = reader.pipeline(transaction=False)
-        for doc_id in handles:
-            pipe.hgetall(self._key("doc", doc_id))
-        out = []
-        for doc_id, fields in zip(handles, pipe.execute(), strict=True):
-            if fields:
-                out.append(_stored(str(doc_id), fields))
-        return out
+        for handle in handles:
+            pipe.hgetall(self._key("doc", str(handle)))
+        return [_stored(fields) for fields in pipe.execute() if fields]
 
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
                      ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
         order = [(lang, ids) for lang, ids in needed.items() if len(ids)]
-        args = [self.namespace]
+        args: list[str | bytes] = [self.namespace]
         for lang, ids in order:
-            args += [lang or "", _joined(ids)]
+            args += [lang or "", _packed(ids)]
         replies = self._frequencies_script(args=args, client=reader)
         df = {lang: np.zeros(len(ids), dtype=np.int64) for lang, ids in needed.items()}
         for (lang, _), counts in zip(order, replies, strict=False):
-            df[lang] = np.array(counts.split(), dtype=np.int64)
+            df[lang] = np.array([int(n) for n in counts.split()], dtype=np.int64)
         langs = replies[-1]
-        totals = {(lang or None): int(n) for lang, n in zip(langs[::2], langs[1::2], strict=True)}
+        totals = {(_text(lang) or None): int(n) for lang, n in zip(langs[::2], langs[1::2], strict=True)}
         return df, totals
 
     def _read(self, work: Callable[[Any], T]) -> T:
@@ -390,12 +400,19 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                           (("create", False), ("namespace", self.namespace)))
 
     def get(self, doc_id: str) -> Document | None:
-        fields = self._call(lambda: self._redis.hgetall(self._key("doc", doc_id)))
-        return _stored(doc_id, fields).doc if fields else None
+        def run() -> Mapping[bytes, bytes] | None:
+            handle = self._redis.hget(self._key("ids"), doc_id)
+            if handle is None:
+                return None
+            return cast(Mapping[bytes, bytes], self._redis.hgetall(self._key("doc", handle)))
+
+        # a document replaced between the two reads has another handle: its fields are gone
+        fields = self._call(run)
+        return _stored(fields).doc if fields else None
 
     def ids(self) -> list[str]:
         """Stored ids, oldest first."""
-        return list(self._call(lambda: self._redis.zrange(self._key("added"), 0, -1)))
+        return [_text(i) for i in self._call(lambda: self._redis.zrange(self._key("added"), 0, -1))]
 
     def __len__(self) -> int:
         return int(self._call(lambda: self._redis.zcard(self._key("added"))))
@@ -403,7 +420,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
     def __contains__(self, doc_id: object) -> bool:
         if not isinstance(doc_id, str):
             return False
-        return bool(self._call(lambda: self._redis.exists(self._key("doc", doc_id))))
+        return bool(self._call(lambda: self._redis.hexists(self._key("ids"), doc_id)))
 
     def stats(self) -> dict[str, Any]:
         """Documents, stored band keys, languages, time range, server memory and configuration.
@@ -418,6 +435,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             pipe.zrange(self._key("added"), 0, 0, withscores=True)
             pipe.zrange(self._key("added"), -1, -1, withscores=True)
             documents, counts, langs, first, last = pipe.execute()
+            counts = {_text(k): int(v) for k, v in counts.items()}
+            langs = {_text(k): int(v) for k, v in langs.items()}
             words = 0
             for lang in langs:
                 words += int(self._redis.hlen(self._key("df", lang)))
@@ -444,8 +463,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         """Delete every key of this namespace, configuration included; returns how many."""
         def run() -> int:
             deleted = 0
-            batch: list[str] = []
-            for key in self._redis.scan_iter(match=self.namespace + ":*", count=1000):
+            batch: list[bytes] = []
+            for key in self._redis.scan_iter(match=_glob_escaped(self.namespace) + ":*", count=1000):
                 batch.append(key)
                 if len(batch) >= 1000:
                     deleted += int(self._redis.delete(*batch))
@@ -469,8 +488,20 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return f"RedisSyndicationIndex({self.url!r}, namespace={self.namespace!r})"
 
 
-def _stored(doc_id: str, fields: Mapping[str, str]) -> Stored:
-    doc = Document(doc_id, fields.get("text", ""), path=fields.get("path", ""), title=fields.get("title") or None,
-                   url=fields.get("url") or None, date=fields.get("date") or None,
-                   source=fields.get("source") or None)
-    return Stored(doc, decode_features(fields["features"]), float(fields.get("added", 0.0)))
+def _keys(keys: np.ndarray) -> list[bytes]:
+    """Band keys as they are named in Redis: 8 little-endian bytes each."""
+    packed = _packed(keys)
+    return [packed[i:i + 8] for i in range(0, len(packed), 8)]
+
+
+def _glob_escaped(text: str) -> str:
+    """``text`` matched literally by a Redis glob pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in text)
+
+
+def _stored(fields: Mapping[bytes, bytes]) -> Stored:
+    text, features = decode_body(fields[b"body"])
+    extra = {name: _text(fields[name.encode()]) for name in _DOC_FIELDS if name.encode() in fields}
+    doc = Document(_text(fields[b"id"]), text, path=extra.get("path", ""), title=extra.get("title") or None,
+                   url=extra.get("url") or None, date=extra.get("date") or None, source=extra.get("source") or None)
+    return Stored(doc, features, float(fields.get(b"added", 0.0)))

@@ -55,7 +55,6 @@ several hosts; :func:`open_index` picks the backend from the path or URL.
 
 from __future__ import annotations
 
-import base64
 import importlib
 import json
 import logging
@@ -247,16 +246,6 @@ class Stored:
 
 # ---------------------------------------------------------------------------------------
 # Encoding shared by the backends (JSON and plain strings: no pickle in files users keep)
-
-
-def encode_features(features: TextFeatures) -> str:
-    """Verification features as ASCII (base64 of :meth:`~dedup.verify.TextFeatures.to_bytes`),
-    for stores that keep strings."""
-    return base64.b64encode(features.to_bytes()).decode("ascii")
-
-
-def decode_features(value: str) -> TextFeatures:
-    return TextFeatures.from_bytes(base64.b64decode(value))
 
 
 def word_ids(features: TextFeatures) -> np.ndarray:

@@ -200,8 +200,8 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(redis_url, namespace)
 def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):
     """One script reads every key of a query and counts as dedup.store.passage_hits does: a
     passage set of at most passage_max_bucket documents gives each a hit, a larger one its
-    largest id only (in Python's order of strings), one of max_bucket or more none;
-    whole-text sets give every member a hit, whatever their size."""
+    largest handle (the newest document) only, one of max_bucket or more none; whole-text sets
+    give every member a hit, whatever their size."""
     from dedup.store import passage_hits
 
     text = synthetic_docs("c", 1, 9)[0].text
@@ -212,11 +212,13 @@ def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):
             ids = names[:n]
             with RedisSyndicationIndex(redis_url, config, namespace=f"{namespace}-{max_bucket}-{n}") as index:
                 index.add_many([Document(i, text) for i in ids])
+                handles = [int(index._redis.hget(index._key("ids"), i)) for i in ids]
+                assert handles == sorted(handles)  # in the order they were added
                 entry = index._entries([Document("q", text)])[0]
                 hits = index._lookup(index._redis, entry)
-                assert {doc: d for doc, (d, _) in hits.items()} == dict.fromkeys(ids, len(entry.doc_keys))
-                expected: dict[str, list[int]] = {}
-                passage_hits([ids], config, expected)
+                assert {doc: d for doc, (d, _) in hits.items()} == dict.fromkeys(handles, len(entry.doc_keys))
+                expected: dict[int, list[int]] = {}
+                passage_hits([handles], config, expected)
                 assert {doc: p for doc, (_, p) in hits.items() if p} == {
                     doc: p * len(entry.passage_keys) for doc, (_, p) in expected.items()}, (max_bucket, n)
                 empty = index._entries([Document("e", "")])[0]
@@ -242,7 +244,7 @@ def test_a_check_raced_by_a_related_add_runs_again_and_sees_it(redis_url, namesp
             hits = lookup(reader, entry)
             if rivals:
                 other.add(rivals.pop())  # after the query's lookup, before its add
-            seen.append(set(hits))
+            seen.append({s.doc.id for s in index._load(reader, list(hits))})
             return hits
 
         index._lookup = racing  # type: ignore[method-assign]
