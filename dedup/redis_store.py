@@ -20,7 +20,8 @@ in the order they are added):
   ``dkeys``/``pkeys`` (its band keys) and ``words`` (its content words' ids), so a removal can
   undo its add;
 - ``ns:dk:<key>`` and ``ns:pk:<key>`` (sets of handles, which Redis keeps as compact integer
-  sets): one per whole-text and passage band key;
+  sets up to ``set-max-intset-entries`` members, 512 by default): one per whole-text and
+  passage band key;
 - ``ns:added`` (sorted set id -> unix seconds): length and eviction;
 - ``ns:df:<language>`` (hash word id -> documents), ``ns:langs`` (hash language -> documents),
   ``ns:counts`` (hash: stored key entries, the last handle given).
@@ -82,6 +83,11 @@ _EVICT_CHUNK = 500
 _DOC_FIELDS = ("url", "title", "date", "source", "path")
 
 _REMOVE_FUNCTION = r"""
+-- stored key entries, given in bytes (8 per key); integer strings, never a Lua number such as
+-- -0, which HINCRBY refuses
+local function count(ns, name, bytes)
+  if bytes ~= 0 then redis.call('HINCRBY', ns .. ':counts', name, string.format('%d', bytes / 8)) end
+end
 local function remove_doc(ns, id)
   local ids = ns .. ':ids'
   local h = redis.call('HGET', ids, id)
@@ -90,9 +96,9 @@ local function remove_doc(ns, id)
   local old = redis.call('HMGET', dockey, 'dkeys', 'pkeys', 'words', 'language')
   local dk, pk, words, lang = old[1] or '', old[2] or '', old[3] or '', old[4] or ''
   for i = 1, #dk, 8 do redis.call('SREM', ns .. ':dk:' .. string.sub(dk, i, i + 7), h) end
-  redis.call('HINCRBY', ns .. ':counts', 'doc_keys', -(#dk / 8))
+  count(ns, 'doc_keys', -#dk)
   for i = 1, #pk, 8 do redis.call('SREM', ns .. ':pk:' .. string.sub(pk, i, i + 7), h) end
-  redis.call('HINCRBY', ns .. ':counts', 'passage_keys', -(#pk / 8))
+  count(ns, 'passage_keys', -#pk)
   local df = ns .. ':df:' .. lang
   for i = 1, #words, 8 do
     local w = string.sub(words, i, i + 7)
@@ -112,15 +118,15 @@ _ADD_SCRIPT = _REMOVE_FUNCTION + r"""
 local ns, id, added, lang = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local dk, pk, words = ARGV[5], ARGV[6], ARGV[7]
 local replaced = remove_doc(ns, id)
-local h = redis.call('HINCRBY', ns .. ':counts', 'handle', 1)
+local h = string.format('%d', redis.call('HINCRBY', ns .. ':counts', 'handle', 1))
 redis.call('HSET', ns .. ':ids', id, h)
 local dockey = ns .. ':doc:' .. h
 redis.call('HSET', dockey, 'id', id, 'added', added, 'language', lang, 'dkeys', dk, 'pkeys', pk, 'words', words)
 for i = 8, #ARGV, 2 do redis.call('HSET', dockey, ARGV[i], ARGV[i + 1]) end
 for i = 1, #dk, 8 do redis.call('SADD', ns .. ':dk:' .. string.sub(dk, i, i + 7), h) end
-redis.call('HINCRBY', ns .. ':counts', 'doc_keys', #dk / 8)
+count(ns, 'doc_keys', #dk)
 for i = 1, #pk, 8 do redis.call('SADD', ns .. ':pk:' .. string.sub(pk, i, i + 7), h) end
-redis.call('HINCRBY', ns .. ':counts', 'passage_keys', #pk / 8)
+count(ns, 'passage_keys', #pk)
 local df = ns .. ':df:' .. lang
 for i = 1, #words, 8 do redis.call('HINCRBY', df, string.sub(words, i, i + 7), 1) end
 redis.call('HINCRBY', ns .. ':langs', lang, 1)
@@ -190,6 +196,14 @@ out[#out + 1] = redis.call('HGETALL', ns .. ':langs')
 return out
 """
 
+# ARGV: namespace, id. The fields of the document stored under the id (none if there is none),
+# read at once: a replacement in between could not leave the id pointing nowhere
+_GET_SCRIPT = """
+local h = redis.call('HGET', ARGV[1] .. ':ids', ARGV[2])
+if not h then return {} end
+return redis.call('HGETALL', ARGV[1] .. ':doc:' .. h)
+"""
+
 # KEYS[1]: the meta hash; ARGV: field, value, ... written only if the index does not exist yet
 _INIT_SCRIPT = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], unpack(ARGV)) end
@@ -230,8 +244,10 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             import redis
         except ImportError as exc:
             raise StoreError("the Redis backend needs the redis package: pip install 'dedup[redis]'") from exc
-        if not namespace or any(c.isspace() for c in namespace):
-            raise StoreError(f"namespace must be a non-empty string without spaces, got {namespace!r}")
+        if not namespace or any(c.isspace() or c == ":" for c in namespace):
+            # with a ':', one namespace's keys would match another's pattern (clear() of "a"
+            # would delete "a:b")
+            raise StoreError(f"namespace must be a non-empty string without spaces or ':', got {namespace!r}")
         self.url = _redacted(url)
         self._url = url  # with its password, for worker processes (query_many)
         self.namespace = namespace
@@ -247,6 +263,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         self._remove_script = self._redis.register_script(_REMOVE_SCRIPT)
         self._lookup_script = self._redis.register_script(_LOOKUP_SCRIPT)
         self._frequencies_script = self._redis.register_script(_FREQUENCIES_SCRIPT)
+        self._get_script = self._redis.register_script(_GET_SCRIPT)
         meta_key = self._key("meta")
         try:
             if not create and not self._redis.exists(meta_key):
@@ -321,7 +338,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             for attempt in range(_CHECK_ATTEMPTS):
                 with self._redis.pipeline(transaction=True) as pipe:
                     try:
-                        pipe.watch(*watched)
+                        if watched:  # a text without band keys can meet no other document
+                            pipe.watch(*watched)
                         # reads go through other connections; the WATCH on this one still sees
                         # every write made to the watched keys by anyone
                         matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=doc_id,
@@ -400,15 +418,8 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                           (("create", False), ("namespace", self.namespace)))
 
     def get(self, doc_id: str) -> Document | None:
-        def run() -> Mapping[bytes, bytes] | None:
-            handle = self._redis.hget(self._key("ids"), doc_id)
-            if handle is None:
-                return None
-            return cast(Mapping[bytes, bytes], self._redis.hgetall(self._key("doc", handle)))
-
-        # a document replaced between the two reads has another handle: its fields are gone
-        fields = self._call(run)
-        return _stored(fields).doc if fields else None
+        reply = self._call(lambda: self._get_script(args=[self.namespace, doc_id]))
+        return _stored(dict(zip(reply[::2], reply[1::2], strict=True))).doc if reply else None
 
     def ids(self) -> list[str]:
         """Stored ids, oldest first."""

@@ -69,7 +69,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import partial
 from itertools import chain
 from types import MappingProxyType, TracebackType
@@ -418,7 +418,9 @@ class BaseSyndicationIndex(ABC):
         take about a second to start: worth it for thousands of queries). Each batch is
         answered from one snapshot of the SQLite index (a read transaction); Redis has none.
         An index a worker cannot open by itself (an in-memory SQLite database) has its batches
-        prepared on the workers and answered in this process.
+        prepared on the workers and answered in this process. Each worker's handle keeps its
+        own caches (SQLite: up to 128 MiB of pages and the recent keys), and an index gone
+        since this handle was opened raises from the first batch.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
@@ -667,7 +669,7 @@ class ReaderSpec:
     """How a worker process opens an index to query it: :func:`open_index` of ``target`` with
     the configuration (JSON) of the handle it stands for and ``options``."""
 
-    target: str
+    target: str = field(repr=False)  # a Redis URL may hold a password
     config: str
     options: tuple[tuple[str, Any], ...]
 
@@ -1450,6 +1452,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         return self._transaction(work, write=False)
 
     def _reader_spec(self) -> ReaderSpec | None:
+        self._connection()  # a closed handle refuses, as when it answers itself
         if self._file is None:
             return None
         options = (("create", False), ("mmap_size", self._mmap_size), ("timeout", self._timeout))

@@ -160,6 +160,51 @@ def test_replace_remove_and_evict_leave_nothing_behind(redis_url, namespace):
     assert left == [f"{namespace}:counts", f"{namespace}:meta"]
 
 
+def test_whole_text_only_and_empty_documents_remove_replace_evict_and_check(redis_url, namespace):
+    """Documents without passage keys (a whole-text-only index) or without any key (an empty
+    text) are replaced, removed, evicted and checked like the others, and leave nothing."""
+    client = redis.Redis.from_url(redis_url)
+    story = seed("003").text
+    with RedisSyndicationIndex(redis_url, ScanConfig(passage_lsh=(0, 1)), namespace=namespace) as index:
+        index.add(Document("a", story), added=10.0)
+        assert index.check(Document("a", story), added=20.0).status == "new"  # its own id: no match
+        assert index.check(Document("b", story), added=30.0).status == "duplicate"
+        assert index.check(Document("e", ""), added=40.0).status == "new"
+        assert index.check(Document("e", ""), added=50.0).status == "new"
+        assert len(index) == 3 and index.get("e").text == ""
+        stats = index.stats()
+        assert (stats["doc_keys"], stats["passage_keys"]) == (2 * 25, 0)
+        assert index.remove("b") is True and index.evict(before=45.0) == 1
+        assert index.ids() == ["e"] and index.stats()["doc_keys"] == 0
+        assert index.evict(before=60.0) == 1 and len(index) == 0
+    left = sorted(client.scan_iter(match=f"{namespace}:*"))
+    client.close()
+    assert left == [f"{namespace}:counts".encode(), f"{namespace}:meta".encode()]
+
+
+def test_namespaces_with_a_colon_are_refused(redis_url):
+    with pytest.raises(StoreError, match="without spaces or ':'"):
+        RedisSyndicationIndex(redis_url, namespace="news:fr")
+
+
+def test_query_many_workers_reconnect_with_the_handles_settings(redis_url, namespace):
+    """Workers of query_many(jobs=2) open the namespace themselves, under this handle's
+    query-time settings; the spec they get never shows a password."""
+    docs, queries = _batch_inputs()
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        index.add_many(docs, added=50.0)
+    strict = ScanConfig(passage_min_hits=50)
+    with RedisSyndicationIndex(redis_url, strict, namespace=namespace) as index, \
+            RedisSyndicationIndex(redis_url, namespace=namespace) as default:
+        answers = index.query_many(queries, batch_size=2, jobs=2)
+        assert [_scores(m) for m in answers] == [_scores(index.query(q)) for q in queries]
+        assert [_scores(m) for m in answers] != [_scores(m) for m in default.query_many(queries, jobs=2)]
+    url = redis_url.replace("redis://", "redis://:s3cret@")
+    from dedup.store import ReaderSpec
+
+    assert "s3cret" not in repr(ReaderSpec(url, "{}", (("namespace", namespace),)))
+
+
 def test_check_adds_and_reports_the_earlier_copy(redis_url, namespace):
     with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
         assert index.check(Document("first", seed("003").text)).status == "new"

@@ -828,6 +828,8 @@ def test_query_many_on_an_index_workers_cannot_open(tmp_path):
             os.remove(tmp_path / name)
         with pytest.raises(StoreError, match="no index at"):
             on_file.query_many(queries, jobs=2)
+    with pytest.raises(StoreError, match="closed"):
+        on_file.query_many(queries, jobs=2)
 
 
 def test_matches_and_verdicts_pickle():
