@@ -59,7 +59,7 @@ from dedup.config import ScanConfig
 from dedup.normalize import _TOKEN, TextProcessor, Token, tokenize
 from dedup.prepare import Prepared, Sentence, prepare
 from dedup.types import Document, Span
-from dedup.verify import IdfTable, _number_conflicts, figure_parts, figures_of, sentence_scores
+from dedup.verify import IdfTable, _number_conflicts, figure_parts, figures_of, on_grid, sentence_scores
 
 if TYPE_CHECKING:
     from dedup.scan import ScanResult
@@ -390,7 +390,7 @@ class _RunScorer:
             present = np.zeros((len(prepared.sentences), len(vocab)))
             present[rows, cols] = 1.0
             if prepared.language not in weights:
-                weights[prepared.language] = np.array([idf.weight(w, prepared.language) for w in vocab])
+                weights[prepared.language] = on_grid(np.array([idf.weight(w, prepared.language) for w in vocab]))
             sides.append((present, weights[prepared.language], [" ".join(s.surfaces) for s in prepared.sentences],
                           [figure_parts(s) for s in prepared.sentences]))
         self._sides = tuple(sides)

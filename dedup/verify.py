@@ -147,6 +147,17 @@ class IdfTable:
         return np.where(keys[pos] == ids, values[pos], unseen)
 
 
+#: Word weights are rounded to multiples of 2**-20 (a relative change of ~1e-7) before the
+#: sentence matrices sum them: sums of such values are exact in float64, so a score is the
+#: same whatever order BLAS adds in (its thread count, CPU kernel) and in every process.
+WEIGHT_GRID = 2.0 ** 20
+
+
+def on_grid(weights: np.ndarray) -> np.ndarray:
+    """``weights`` rounded to multiples of ``1 / WEIGHT_GRID`` (see :data:`WEIGHT_GRID`)."""
+    return np.round(np.asarray(weights, dtype=np.float64) * WEIGHT_GRID) / WEIGHT_GRID
+
+
 def word_id(word: str) -> int:
     """A content word as a signed 64-bit id: a hash, so that ids (and the order of every
     float sum over them) are the same in every process, whatever documents it saw before."""
@@ -362,7 +373,7 @@ class Verifier:
         text = self.text_features(doc)
         n = len(text)
         rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(text.bounds))
-        vals = self.idf.weights(text.words, text.language)
+        vals = on_grid(self.idf.weights(text.words, text.language))
         ucols, inverse = np.unique(text.words, return_inverse=True)
         sizes = np.bincount(rows, weights=vals, minlength=n) if len(rows) else np.zeros(n)
         feats = DocFeatures(

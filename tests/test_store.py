@@ -815,6 +815,47 @@ def test_query_many_workers_open_the_file_with_the_handles_settings(tmp_path, mo
         assert all(m.alignment is not None for m in aligned[0])
 
 
+_OTHER_BLAS = """
+import json, os, sys
+from click.testing import CliRunner
+from dedup.cli.index import index
+
+def main():
+    db, folder, *others = sys.argv[1:]
+    runner = CliRunner()
+    assert runner.invoke(index, ["add", "--db", db, folder]).exit_code == 0
+    query = ["query", "--db", db, *others, folder, "--format", "json"]
+    here = json.loads(runner.invoke(index, query).output)
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # the workers' BLAS adds up in one thread
+    workers = json.loads(runner.invoke(index, [*query, "--jobs", "2", "--batch-size", "2"]).output)
+    print(json.dumps([here == workers, sum(len(r["matches"]) for r in here["results"])]))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def test_workers_with_another_blas_thread_count_answer_alike(tmp_path):
+    """Word weights lie on a grid where float64 sums are exact: a pair verifies to the same bits
+    whatever order BLAS adds in (its thread count, the CPU's kernel), so worker processes
+    (or hosts) set up otherwise than this one answer alike. Run in a fresh interpreter: this
+    one's BLAS and worker server may be set up already."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for prefix in ("001", "002", "003"):
+        doc = seed(prefix)
+        (folder / doc.id).write_text(doc.text, encoding="utf-8")
+    others = [str(p) for p in sorted(SEEDS.glob("00[04]_*.txt"))]
+    script = tmp_path / "other_blas.py"
+    script.write_text(_OTHER_BLAS, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    done = subprocess.run([sys.executable, str(script), str(tmp_path / "i.db"), str(folder), *others], env=env,
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    same, matches = json.loads(done.stdout)
+    assert matches > 5 and same
+
+
 def test_query_many_on_an_index_workers_cannot_open(tmp_path):
     """An in-memory index is answered in this process (its batches prepared on the workers);
     a file gone since the handle was opened is an error of the call, not a hang."""
