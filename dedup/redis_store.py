@@ -29,8 +29,9 @@ in the order they are added):
 Adding and removing a document are Lua scripts, so each is atomic on the server; a batch of
 ``add_many`` is one ``MULTI``/``EXEC`` transaction, so other clients see all of it or none.
 :meth:`RedisSyndicationIndex.check` is optimistic: it ``WATCH``-es the band-key sets of the
-document, queries, then adds in ``MULTI``/``EXEC``; when another client changed one of those
-sets in between (a related document arrived), it starts again. The scripts name keys they
+document (a text without any has none to watch), queries, then adds in ``MULTI``/``EXEC``;
+when another client changed one of those sets in between (a related document arrived), it
+starts again. The scripts name keys they
 compute, so the index runs on a single Redis server (or a primary with replicas), not on
 Redis Cluster.
 """
@@ -250,6 +251,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
             raise StoreError(f"namespace must be a non-empty string without spaces or ':', got {namespace!r}")
         self.url = _redacted(url)
         self._url = url  # with its password, for worker processes (query_many)
+        self._closed = False
         self.namespace = namespace
         self._errors = redis.exceptions
         where = f"Redis index {namespace!r} at {self.url}"
@@ -308,6 +310,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                  progress: Progress | None = None, jobs: int | None = 1) -> int:
         """Add documents in batches, each one ``MULTI``/``EXEC`` transaction; ids replace.
         ``jobs`` > 1 (0: one per core) prepares batches on worker processes."""
+        self._check_open()
         count = 0
         for prepared in self._prepared_batches(documents, batch_size, added, jobs):
             entries = unique_by_id(prepared)
@@ -327,6 +330,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                        candidates: int | None) -> list[list[Match]]:
         """Each entry queried, then added, under ``WATCH`` of its keys: retried when a related
         document arrives in between."""
+        self._check_open()
         return [self._check_entry(e, limit=limit, align=align, candidates=candidates) for e in entries]
 
     def _check_entry(self, entry: Entry, *, limit: int, align: bool, candidates: int | None) -> list[Match]:
@@ -414,6 +418,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return cast(T, self._call(lambda: work(self._redis)))
 
     def _reader_spec(self) -> ReaderSpec:
+        self._check_open()
         return ReaderSpec(self._url, json.dumps(self.config.to_dict()),
                           (("create", False), ("namespace", self.namespace)))
 
@@ -487,9 +492,16 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return self._call(run)
 
     def close(self) -> None:
+        self._closed = True
         self._redis.close()
 
+    def _check_open(self) -> None:
+        # redis-py would reconnect a closed client: a closed index refuses, as SQLite's does
+        if self._closed:
+            raise StoreError(f"Redis index {self.namespace!r} at {self.url} is closed")
+
     def _call(self, step: Any) -> Any:
+        self._check_open()
         try:
             return step()
         except self._errors.RedisError as exc:

@@ -147,7 +147,8 @@ class IdfTable:
         return np.where(keys[pos] == ids, values[pos], unseen)
 
 
-#: Word weights are rounded to multiples of 2**-20 (a relative change of ~1e-7) before the
+#: Word weights are rounded to multiples of 2**-20 (a change of at most 2**-21, weights being 1
+#: or more) before the
 #: sentence matrices sum them: sums of such values are exact in float64, so a score is the
 #: same whatever order BLAS adds in (its thread count, CPU kernel) and in every process.
 WEIGHT_GRID = 2.0 ** 20

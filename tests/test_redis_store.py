@@ -182,9 +182,15 @@ def test_whole_text_only_and_empty_documents_remove_replace_evict_and_check(redi
     assert left == [f"{namespace}:counts".encode(), f"{namespace}:meta".encode()]
 
 
-def test_namespaces_with_a_colon_are_refused(redis_url):
+def test_namespaces_with_a_colon_are_refused_and_a_closed_index_refuses(redis_url, namespace):
     with pytest.raises(StoreError, match="without spaces or ':'"):
         RedisSyndicationIndex(redis_url, namespace="news:fr")
+    index = RedisSyndicationIndex(redis_url, namespace=namespace)
+    index.close()
+    for call in (lambda: len(index), lambda: index.query("a text"), lambda: index.add(seed("003")),
+                 lambda: index.query_many(["a text"], jobs=2)):
+        with pytest.raises(StoreError, match="closed"):
+            call()
 
 
 def test_query_many_workers_reconnect_with_the_handles_settings(redis_url, namespace):
