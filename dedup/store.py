@@ -28,7 +28,10 @@ every :data:`DF_FOLD` documents), and a handle keeps what it has read of both
 (:class:`FrequencyCache`). Band keys likewise: the newest documents' keys are appended to a
 small table, which each handle searches in memory, and merged into the key tables in bulk, in
 key order, every :data:`dedup.recent.RECENT_KEYS` keys (:mod:`dedup.recent`): adding a
-document writes a few pages, not one per key. What a scan does and an index does not:
+document writes a few pages, not one per key. The key tables are levels of growing size (a
+log-structured merge: see ``_KEY_LEVELS``), so that a merge rewrites a bounded table, not
+most pages of tables that reach gigabytes at a million documents. What a scan does and an
+index does not:
 corpus-level boilerplate lines (a site header repeated on many pages) are not learnt; each
 page's own chrome is still removed.
 
@@ -105,14 +108,19 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Version of the SQLite layout; an index written under another version is refused.
+#: Version of the SQLite layout; an index written under another version is refused, except
+#: those of :data:`_UPGRADABLE`.
+#: 6: band keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``).
 #: 5: the newest documents' band keys in the ``recent`` table, merged into the key tables in
 #: bulk (:mod:`dedup.recent`); rowids never reused.
 #: 4: document frequencies as a folded table plus a log of added and removed documents.
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
+#: Formats this version upgrades in place when it opens them (version 5 lacks the key
+#: levels, which start empty).
+_UPGRADABLE = {"5"}
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
 DF_FOLD = 5000
@@ -817,7 +825,7 @@ CREATE TABLE docs (
     passage_keys BLOB NOT NULL
 );
 CREATE INDEX docs_added ON docs (added);
-CREATE TABLE recent (              -- keys of documents not yet merged into doc_keys, passage_keys
+CREATE TABLE recent (              -- keys of documents not yet merged into the key levels
     doc INTEGER PRIMARY KEY,        -- docs.rowid
     doc_keys BLOB NOT NULL,
     passage_keys BLOB NOT NULL
@@ -835,8 +843,24 @@ CREATE TABLE df_log (
 CREATE TABLE languages (language TEXT PRIMARY KEY, n INTEGER NOT NULL);
 CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL);
 INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_log', 0), ('df_generation', 0),
-    ('recent_keys', 0), ('recent_generation', 0), ('rowid', 0)
+    ('recent_keys', 0), ('recent_generation', 0), ('rowid', 0);
 """
+
+#: Key tables, newest keys first (format 6): the ``recent`` table's keys are merged into the
+#: first pair; a level holding more than ``RECENT_KEYS * KEY_LEVEL_RATIO**i`` keys (``i`` from
+#: 1) is moved whole into the next one; the last pair has no bound. Each level holds the keys
+#: of a range of rowids, older ones further down (the ``level_i_upto`` counts: the largest
+#: rowid moved into level ``i`` or below). A level is written in key order, into a B-tree of
+#: bounded size, so a merge rewrites tens of MB, not most pages of tables that grow to GBs
+#: (a log-structured merge of B-trees); a lookup searches each level.
+_KEY_LEVELS = (("doc_keys_1", "passage_keys_1"), ("doc_keys_2", "passage_keys_2"), ("doc_keys", "passage_keys"))
+#: Size ratio of consecutive key levels.
+KEY_LEVEL_RATIO = 8
+_LEVELS_SCHEMA = "".join(
+    f"CREATE TABLE {table} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
+    for pair in _KEY_LEVELS[:-1] for table in pair
+) + "INSERT INTO counts (name, n) VALUES " + ", ".join(
+    f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n"
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
 _OLD_COLUMNS = "rowid, language, body, doc_keys, passage_keys"
@@ -928,6 +952,26 @@ def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.nda
         conn.executemany(sql, zip(keys[part].tolist(), docs[part].tolist(), strict=True))
 
 
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``;``-separated statements inside the caller's transaction (``executescript()``
+    would COMMIT first)."""
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _upgrade(conn: sqlite3.Connection, version: str) -> None:
+    """Bring a file of format ``version`` (one of :data:`_UPGRADABLE`) to the current one."""
+    assert version == "5"
+    _execute_script(conn, _LEVELS_SCHEMA)
+    # format 5 kept every merged key in the last level: the documents before the recent ones
+    upto = conn.execute("SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) "
+                        "FROM recent").fetchone()[0]
+    conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
+                     ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
+
+
 def _is_busy(exc: sqlite3.Error) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is not None:
@@ -946,6 +990,11 @@ def _values(n: int) -> str:
 
 def _marks(n: int) -> str:
     return ",".join("?" * n)
+
+
+def _numbered(n: int) -> str:
+    """``?1,...,?n``: parameters that one statement can use more than once."""
+    return ",".join([f"?{i}" for i in range(1, n + 1)])
 
 
 class FrequencyCache(ConnectionCache):
@@ -1142,7 +1191,7 @@ class SyndicationIndex(BaseSyndicationIndex):
     def _setup(self, conn: sqlite3.Connection, config: ScanConfig | None, *, create: bool, write: bool
                ) -> dict[str, Any] | None:
         """The stored configuration, after checking the format; None if the schema must be created
-        first and this is a read transaction (created when ``write``)."""
+        or upgraded first and this is a read transaction (done when ``write``)."""
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "meta" not in tables:
             if tables:
@@ -1151,15 +1200,19 @@ class SyndicationIndex(BaseSyndicationIndex):
                 raise StoreError(f"no index at {self.path}")
             if not write:
                 return None
-            for statement in _SCHEMA.split(";"):  # not executescript(): it would COMMIT
-                if statement.strip():
-                    conn.execute(statement)
+            _execute_script(conn, _SCHEMA + _LEVELS_SCHEMA)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
                       "created": repr(time.time()), "dedup_version": __version__}
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", values.items())
             log.info("created index %s", self.path)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        if meta.get("format") in _UPGRADABLE:
+            if not write:
+                return None
+            _upgrade(conn, meta["format"])
+            log.info("upgraded index %s from format %s to %d", self.path, meta["format"], FORMAT_VERSION)
+            meta["format"] = str(FORMAT_VERSION)
         check_format(meta.get("format"), self.path)
         try:
             stored = json.loads(meta["config"])
@@ -1225,15 +1278,38 @@ class SyndicationIndex(BaseSyndicationIndex):
     @staticmethod
     def _merge_recent(conn: sqlite3.Connection, more: Sequence[tuple[int, bytes, bytes]] = ()) -> None:
         """Move the keys of the recent table, and ``more`` ``(doc, doc_keys, passage_keys)``
-        rows not stored there, into the key B-trees, in key order; empty the recent table."""
+        rows not stored there, into the first key level, in key order; empty the recent table;
+        move on each level that outgrows its bound (``_KEY_LEVELS``)."""
         rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
-        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
-        _write_keys(conn, "INSERT INTO passage_keys (key, doc) VALUES (?, ?)",
-                    [(unpacked_keys(r[2]), r[0]) for r in rows])
+        doc_table, passage_table = _KEY_LEVELS[0]
+        doc_parts = [(unpacked_keys(r[1]), r[0]) for r in rows]
+        passage_parts = [(unpacked_keys(r[2]), r[0]) for r in rows]
+        _write_keys(conn, f"INSERT INTO {doc_table} (key, doc) VALUES (?, ?)", doc_parts)
+        _write_keys(conn, f"INSERT INTO {passage_table} (key, doc) VALUES (?, ?)", passage_parts)
+        moved = sum(len(k) for k, _ in doc_parts) + sum(len(k) for k, _ in passage_parts)
         conn.execute("DELETE FROM recent")
         conn.execute("UPDATE counts SET n = 0 WHERE name = 'recent_keys'")
         conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
+        conn.execute("UPDATE counts SET n = n + ? WHERE name = 'level_1'", (moved,))
         log.debug("merged the keys of %d recent document(s)", len(rows))
+        # every document up to the newest is in a level now: a level moved down holds them all
+        newest = conn.execute("SELECT n FROM counts WHERE name = 'rowid'").fetchone()[0]
+        for i in range(1, len(_KEY_LEVELS)):
+            held = conn.execute("SELECT n FROM counts WHERE name = ?", (f"level_{i}",)).fetchone()[0]
+            if held <= recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i:
+                break
+            # a table without rowid is scanned in key order: its rows go in as one sorted run
+            # (into an empty table of the same schema, SQLite copies them without decoding)
+            started = time.perf_counter()
+            for table, below in zip(_KEY_LEVELS[i - 1], _KEY_LEVELS[i], strict=True):
+                conn.execute(f"INSERT INTO {below} SELECT * FROM {table}")
+                conn.execute(f"DELETE FROM {table}")
+            if i + 1 < len(_KEY_LEVELS):
+                conn.execute("UPDATE counts SET n = n + ? WHERE name = ?", (held, f"level_{i + 1}"))
+            conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
+                             ((0, f"level_{i}"), (newest, f"level_{i + 1}_upto")))
+            log.debug("moved key level %d (%d keys) into level %d in %.1f s", i, held, i + 1,
+                      time.perf_counter() - started)
 
     def _delete(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
@@ -1245,8 +1321,11 @@ class SyndicationIndex(BaseSyndicationIndex):
                                                      chunk))
         languages: Counter[str] = Counter()
         logged = []
-        doc_parts: list[tuple[np.ndarray, int]] = []
-        passage_parts: list[tuple[np.ndarray, int]] = []
+        # the key level of each merged document, told by its rowid (_KEY_LEVELS)
+        uptos = [conn.execute("SELECT n FROM counts WHERE name = ?", (f"level_{i}_upto",)).fetchone()[0]
+                 for i in range(2, len(_KEY_LEVELS) + 1)]
+        parts: list[tuple[list[tuple[np.ndarray, int]], list[tuple[np.ndarray, int]]]] = [
+            ([], []) for _ in _KEY_LEVELS]
         n_doc = n_passage = n_recent = 0
         for rowid, lang, body, dkeys, pkeys in rows:
             dk, pk = unpacked_keys(dkeys), unpacked_keys(pkeys)
@@ -1255,13 +1334,18 @@ class SyndicationIndex(BaseSyndicationIndex):
             if rowid in recent:  # its keys are in the recent table only
                 n_recent += len(dk) + len(pk)
             else:
+                doc_parts, passage_parts = parts[sum(rowid <= upto for upto in uptos)]
                 doc_parts.append((dk, rowid))
                 passage_parts.append((pk, rowid))
             _, features = decode_body(body)
             logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
-        _write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
-        _write_keys(conn, "DELETE FROM passage_keys WHERE key = ? AND doc = ?", passage_parts)
+        for i, (tables, (doc_parts, passage_parts)) in enumerate(zip(_KEY_LEVELS, parts, strict=True), 1):
+            _write_keys(conn, f"DELETE FROM {tables[0]} WHERE key = ? AND doc = ?", doc_parts)
+            _write_keys(conn, f"DELETE FROM {tables[1]} WHERE key = ? AND doc = ?", passage_parts)
+            if i < len(_KEY_LEVELS):
+                conn.execute("UPDATE counts SET n = n - ? WHERE name = ?",
+                             (sum(len(k) for k, _ in chain(doc_parts, passage_parts)), f"level_{i}"))
         if recent:
             conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in sorted(recent)))
             conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
@@ -1383,7 +1467,9 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._recent.sync(conn)
         doc_keys = entry.doc_keys.tolist()
         for chunk in _chunks(doc_keys):
-            for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
+            sql = " UNION ALL ".join(f"SELECT doc FROM {table} WHERE key IN ({_numbered(len(chunk))})"
+                                     for table, _ in _KEY_LEVELS)
+            for (doc,) in conn.execute(sql, chunk):
                 hits.setdefault(doc, [0, 0])[0] += 1
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
@@ -1400,21 +1486,25 @@ class SyndicationIndex(BaseSyndicationIndex):
         cap = self.config.max_bucket
         found: list[np.ndarray] = []
         small: list[int] = []
+        tables = [table for _, table in _KEY_LEVELS]
+        # a level's documents are all newer than those of the levels below: the newest document
+        # of a key is that of the first level holding it
+        newest = ", ".join(f"(SELECT max(doc) FROM {table} p WHERE p.key = q.key)" for table in tables)
+        held = " UNION ALL ".join(f"SELECT 1 FROM {table} p WHERE p.key = q.key" for table in tables)
         for chunk in _chunks(passage_keys.tolist()):
-            # keys absent from the table come back with no document and a size of 0 (a WHERE on
-            # the size would run its subquery twice)
+            # keys absent from the tables come back with no document and a size of 0 (a WHERE
+            # on the size would run its subquery twice)
             rows = [row for row in conn.execute(
-                f"WITH q(key) AS (VALUES {_values(len(chunk))}) SELECT key,"
-                " (SELECT max(doc) FROM passage_keys p WHERE p.key = q.key),"
-                f" (SELECT count(*) FROM (SELECT 1 FROM passage_keys p WHERE p.key = q.key LIMIT {cap}))"
-                " FROM q", chunk) if row[2]]
+                f"WITH q(key) AS (VALUES {_values(len(chunk))}) SELECT key, coalesce({newest}),"
+                f" (SELECT count(*) FROM ({held} LIMIT {cap})) FROM q", chunk) if row[2]]
             grouped = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3)
             is_small = (grouped[:, 2] > 1) & (grouped[:, 2] <= self.config.passage_max_bucket)
             small += grouped[is_small, 0].tolist()
             found.append(grouped[~is_small])
         for chunk in _chunks(small):
-            rows = conn.execute(f"SELECT key, doc, 1 FROM passage_keys WHERE key IN ({_marks(len(chunk))})",
-                                chunk).fetchall()
+            sql = " UNION ALL ".join(f"SELECT key, doc, 1 FROM {table} WHERE key IN ({_numbered(len(chunk))})"
+                                     for table in tables)
+            rows = conn.execute(sql, chunk).fetchall()
             found.append(np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=3 * len(rows)).reshape(-1, 3))
         table = np.concatenate(found) if found else np.empty((0, 3), np.int64)
         keys, docs = self._recent.passage_pairs(passage_keys)
@@ -1506,6 +1596,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 "doc_keys": counts.get("doc_keys", 0),
                 "passage_keys": counts.get("passage_keys", 0),
                 "recent_keys": counts.get("recent_keys", 0),
+                "key_levels": _level_sizes(counts),
                 "words": self._word_count(conn),
                 "languages": {(lang or "unknown"): n for lang, n in
                               conn.execute("SELECT language, n FROM languages ORDER BY language")},
@@ -1537,6 +1628,13 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def __repr__(self) -> str:
         return f"SyndicationIndex({self.path!r})"
+
+
+def _level_sizes(counts: Mapping[str, int]) -> list[int]:
+    """Key rows per key level, newest first (``_KEY_LEVELS``), from the ``counts`` table."""
+    sizes = [counts.get(f"level_{i}", 0) for i in range(1, len(_KEY_LEVELS))]
+    merged = counts.get("doc_keys", 0) + counts.get("passage_keys", 0) - counts.get("recent_keys", 0)
+    return [*sizes, merged - sum(sizes)]
 
 
 def _stored_from_row(row: Sequence[Any]) -> Stored:

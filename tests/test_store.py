@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
+import dedup.store as store
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
-from dedup.store import FORMAT_VERSION, Match, SyndicationIndex, Verdict, _feature_sizes, open_index
+from dedup.store import _KEY_LEVELS, FORMAT_VERSION, Match, SyndicationIndex, Verdict, _feature_sizes, open_index
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fixtures" / "seeds"
@@ -457,20 +458,43 @@ def _key_rows(path: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, i
         return [(kind, k, doc) for doc, dk, pk in rows
                 for kind, blob in (("doc", dk), ("passage", pk)) for k in unpacked_keys(blob).tolist()]
 
+    held = []
     with sqlite3.connect(path) as conn:
-        held = [("doc", k, d) for k, d in conn.execute("SELECT key, doc FROM doc_keys")]
-        held += [("passage", k, d) for k, d in conn.execute("SELECT key, doc FROM passage_keys")]
+        for doc_table, passage_table in _KEY_LEVELS:
+            held += [("doc", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {doc_table}")]
+            held += [("passage", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {passage_table}")]
         held += listed(conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall())
         own = listed(conn.execute("SELECT rowid, doc_keys, passage_keys FROM docs").fetchall())
+    assert _levels_in_order(path)
     return sorted(held), sorted(own)
 
 
-@pytest.mark.parametrize("recent_keys", [None, 150])
-def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monkeypatch, recent_keys):
+def _levels_in_order(path: Path) -> list[int]:
+    """Key rows per level after checking that each level holds the documents of its rowid range
+    (older ones further down, the recent ones newest) and that the counts say so."""
+    with sqlite3.connect(path) as conn:
+        counts = dict(conn.execute("SELECT name, n FROM counts"))
+        bounds = [float("inf"), *(counts[f"level_{i}_upto"] for i in range(2, len(_KEY_LEVELS) + 1)), 0]
+        recent_docs = [d for (d,) in conn.execute("SELECT doc FROM recent")]
+        assert all(d > bounds[1] for d in recent_docs)
+        sizes = []
+        for i, tables in enumerate(_KEY_LEVELS):
+            docs = [d for table in tables for (d,) in conn.execute(f"SELECT doc FROM {table}")]
+            assert all(bounds[i + 1] < d <= bounds[i] for d in docs), (i, bounds)
+            assert not recent_docs or not docs or max(docs) < min(recent_docs)
+            sizes.append(len(docs))
+            if i + 1 < len(_KEY_LEVELS):
+                assert counts[f"level_{i + 1}"] == len(docs)
+    return sizes
+
+
+@pytest.mark.parametrize("recent_keys, ratio", [(None, 8), (150, 8), (150, 1)])
+def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monkeypatch, recent_keys, ratio):
     from dedup import recent
 
     if recent_keys is not None:  # merged into the key tables every few documents
         monkeypatch.setattr(recent, "RECENT_KEYS", recent_keys)
+    monkeypatch.setattr(store, "KEY_LEVEL_RATIO", ratio)  # 1: levels moved down at every merge or so
     path = tmp_path / "i.db"
     docs = synthetic_docs("k", 30, 11)
     with SyndicationIndex(path) as index:
@@ -490,10 +514,10 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monke
         in_recent = conn.execute("SELECT coalesce(sum(length(doc_keys) + length(passage_keys)), 0) / 6 "
                                  "FROM recent").fetchone()[0]
         assert stats["recent_keys"] == in_recent
-        merged = conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0]
-        assert (merged > 0) == (recent_keys is not None)
-        assert conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] is None or \
-            conn.execute("SELECT max(key) FROM passage_keys").fetchone()[0] < 2**47
+        merged = [conn.execute(f"SELECT count(*), max(key) FROM {table}").fetchone() for _, table in _KEY_LEVELS]
+        assert (sum(n for n, _ in merged) > 0) == (recent_keys is not None)
+        assert (merged[-1][0] > 0) == (ratio == 1)
+        assert all(top is None or top < 2**47 for _, top in merged)
     with SyndicationIndex(path) as index:  # the replaced text is found under its id, the old one is not
         assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
         assert index.query(docs[2].text) == []
@@ -536,13 +560,15 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
 
     monkeypatch.setattr(SyndicationIndex, "_merge_recent", staticmethod(counted))
 
-    def run(path: Path, limit: int) -> list[object]:
+    def run(path: Path, limit: int, ratio: int = store.KEY_LEVEL_RATIO) -> list[object]:
         monkeypatch.setattr(recent, "RECENT_KEYS", limit)
+        monkeypatch.setattr(store, "KEY_LEVEL_RATIO", ratio)
         answers: list[object] = []
         with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
             entries = a._entries(probes)
             for step in steps:
                 step(a, b)
+                levels.append(_levels_in_order(path))
                 for handle in (a, b):
                     for e in entries:
                         hits = handle._transaction(partial(handle._lookup, entry=e), write=False)
@@ -551,12 +577,17 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
         assert _key_rows(path)[0] == _key_rows(path)[1]
         return answers
 
+    levels: list[list[int]] = []
     never = run(tmp_path / "never.db", 10**12)
-    assert not merges
+    assert not merges and not any(any(sizes) for sizes in levels)
     often = run(tmp_path / "often.db", 400)
     assert often == never
     assert len(merges) >= 4  # merged several times along the way, by both handles
     assert any(hits for hits in never)
+    # levels bounded at 200 keys: keys moved down to the last level, held at each level on the way
+    levels.clear()
+    assert run(tmp_path / "levels.db", 200, ratio=2) == never
+    assert all(any(sizes[i] for sizes in levels) for i in range(len(_KEY_LEVELS)))
 
 
 def test_a_common_passage_is_left_out_whether_its_keys_are_merged_or_recent(tmp_path, monkeypatch):
@@ -602,6 +633,40 @@ def test_a_merged_bucket_is_sized_up_to_max_bucket_only_and_decides_alike(tmp_pa
             passage = {doc: p for doc, (_, p) in hits.items() if p}
             newest = max(hits)
             assert passage == ({newest: len(entry.passage_keys)} if n == 9 else {}), n
+
+
+def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkeypatch):
+    """Format 5 kept every merged key in ``doc_keys`` and ``passage_keys``: opened, the file
+    gains empty key levels above them, answers as before, and its documents' keys are found
+    where they are when removed, replaced or evicted."""
+    from dedup import recent
+
+    monkeypatch.setattr(recent, "RECENT_KEYS", 300)
+    docs = synthetic_docs("u", 20, 7)
+    path = tmp_path / "v5.db"
+    with SyndicationIndex(path) as index:
+        index.add_many(docs[:15], batch_size=4, added=100.0)
+        before = [_scores(index.query(d)) for d in docs]
+    with sqlite3.connect(path) as conn:  # the file as format 5 left it
+        for tables in _KEY_LEVELS[:-1]:
+            for table, last in zip(tables, _KEY_LEVELS[-1], strict=True):
+                conn.execute(f"INSERT INTO {last} SELECT * FROM {table}")
+                conn.execute(f"DROP TABLE {table}")
+        conn.execute("DELETE FROM counts WHERE name LIKE 'level%'")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
+        assert conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0] > 0
+        assert conn.execute("SELECT count(*) FROM recent").fetchone()[0] > 0
+    with SyndicationIndex(path) as index:
+        assert index.stats()["format"] == FORMAT_VERSION
+        assert [_scores(index.query(d)) for d in docs] == before
+        assert index.remove(docs[0].id) and index.remove(docs[14].id)  # a merged one, a recent one
+        index.add_many([Document(docs[1].id, docs[16].text), *docs[15:]], batch_size=2, added=200.0)
+        assert index.evict(before=150.0) == 12
+        assert len(index) == 6
+    held, own = _key_rows(path)
+    assert held == own and len(set(held)) == len(held)
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == str(FORMAT_VERSION)
 
 
 def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
