@@ -23,8 +23,8 @@ import sqlite3
 
 import numpy as np
 
-__all__ = ["RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedCounts", "SortedPairs", "packed_keys",
-           "unpacked_keys"]
+__all__ = ["PACKED_KEY_BYTES", "RECENT_KEYS", "ConnectionCache", "RecentKeys", "SortedCounts", "SortedPairs",
+           "packed_keys", "unpacked_keys"]
 
 #: Keys (whole-text and passage keys together) kept in the ``recent`` table before they are
 #: merged into the key B-trees: ~80,000 whole-text-only documents or ~3,400 documents of the
@@ -34,20 +34,24 @@ _LEVEL, _RATIO = 4096, 8  # pairs in the smallest level of SortedPairs/SortedCou
 _EMPTY = np.empty(0, np.int64)
 
 
+#: Bytes per key in :func:`packed_keys`.
+PACKED_KEY_BYTES = 6
+
+
 def packed_keys(keys: np.ndarray) -> bytes:
-    """Stored (47-bit, non-negative) keys as 6 little-endian bytes each.
+    """Stored (47-bit, non-negative) keys as :data:`PACKED_KEY_BYTES` little-endian bytes each.
 
     >>> unpacked_keys(packed_keys(np.array([1, 2**40 + 5])))
     array([            1, 1099511627781])
     """
-    return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :6].tobytes()
+    return np.asarray(keys, dtype="<i8").view(np.uint8).reshape(-1, 8)[:, :PACKED_KEY_BYTES].tobytes()
 
 
 def unpacked_keys(blob: bytes | None) -> np.ndarray:
     """The keys of :func:`packed_keys` (of several blobs joined, too)."""
-    raw = np.frombuffer(blob or b"", dtype=np.uint8).reshape(-1, 6)
+    raw = np.frombuffer(blob or b"", dtype=np.uint8).reshape(-1, PACKED_KEY_BYTES)
     wide = np.zeros((len(raw), 8), dtype=np.uint8)
-    wide[:, :6] = raw
+    wide[:, :PACKED_KEY_BYTES] = raw
     return wide.view("<i8").ravel().astype(np.int64)
 
 

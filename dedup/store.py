@@ -30,7 +30,7 @@ small table, which each handle searches in memory, and merged into the key table
 key order, every :data:`dedup.recent.RECENT_KEYS` keys (:mod:`dedup.recent`): adding a
 document writes a few pages, not one per key. The key tables are levels of growing size (a
 log-structured merge: see ``_KEY_LEVELS``), so that a merge rewrites a bounded table, not
-most pages of tables that reach gigabytes at a million documents. What a scan does and an
+most pages of one that reaches gigabytes at a million documents. What a scan does and an
 index does not:
 corpus-level boilerplate lines (a site header repeated on many pages) are not learnt; each
 page's own chrome is still removed.
@@ -87,7 +87,15 @@ from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
 from dedup.parallel import Task, make_backend, resolve_jobs
 from dedup.prepare import Prepared
-from dedup.recent import ConnectionCache, RecentKeys, SortedCounts, SortedPairs, packed_keys, unpacked_keys
+from dedup.recent import (
+    PACKED_KEY_BYTES,
+    ConnectionCache,
+    RecentKeys,
+    SortedCounts,
+    SortedPairs,
+    packed_keys,
+    unpacked_keys,
+)
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
@@ -110,7 +118,7 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
-#: 6: band keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``).
+#: 6: passage keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``).
 #: 5: the newest documents' band keys in the ``recent`` table, merged into the key tables in
 #: bulk (:mod:`dedup.recent`); rowids never reused.
 #: 4: document frequencies as a folded table plus a log of added and removed documents.
@@ -846,19 +854,20 @@ INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_l
     ('recent_keys', 0), ('recent_generation', 0), ('rowid', 0);
 """
 
-#: Key tables, newest keys first (format 6): the ``recent`` table's keys are merged into the
-#: first pair; a level holding more than ``RECENT_KEYS * KEY_LEVEL_RATIO**i`` keys (``i`` from
-#: 1) is moved whole into the next one; the last pair has no bound. Each level holds the keys
-#: of a range of rowids, older ones further down (the ``level_i_upto`` counts: the largest
-#: rowid moved into level ``i`` or below). A level is written in key order, into a B-tree of
-#: bounded size, so a merge rewrites tens of MB, not most pages of tables that grow to GBs
-#: (a log-structured merge of B-trees); a lookup searches each level.
-_KEY_LEVELS = (("doc_keys_1", "passage_keys_1"), ("doc_keys_2", "passage_keys_2"), ("doc_keys", "passage_keys"))
+#: Passage-key tables, newest keys first (format 6): the ``recent`` table's passage keys are
+#: merged into the first; a level holding more than ``RECENT_KEYS * KEY_LEVEL_RATIO**i`` keys
+#: (``i`` from 1) is moved whole into the next one; the last has no bound. Each level holds
+#: the keys of a range of rowids, older ones further down (the ``level_i_upto`` counts: the
+#: largest rowid moved into level ``i`` or below). A level is written in key order, into a
+#: B-tree of bounded size, so a merge rewrites tens of MB, not most pages of a table that
+#: grows to ~9 GB at a million articles (a log-structured merge of B-trees); a lookup searches
+#: each level. Whole-text keys (25 per article) stay in one table, ``doc_keys``.
+_KEY_LEVELS = ("passage_keys_1", "passage_keys_2", "passage_keys")
 #: Size ratio of consecutive key levels.
 KEY_LEVEL_RATIO = 8
 _LEVELS_SCHEMA = "".join(
     f"CREATE TABLE {table} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
-    for pair in _KEY_LEVELS[:-1] for table in pair
+    for table in _KEY_LEVELS[:-1]
 ) + "INSERT INTO counts (name, n) VALUES " + ", ".join(
     f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n"
 
@@ -1279,14 +1288,12 @@ class SyndicationIndex(BaseSyndicationIndex):
     def _merge_recent(conn: sqlite3.Connection, more: Sequence[tuple[int, bytes, bytes]] = ()) -> None:
         """Move the keys of the recent table, and ``more`` ``(doc, doc_keys, passage_keys)``
         rows not stored there, into the first key level, in key order; empty the recent table;
-        move on each level that outgrows its bound (``_KEY_LEVELS``)."""
+        move on each passage-key level that outgrows its bound (``_KEY_LEVELS``)."""
         rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
-        doc_table, passage_table = _KEY_LEVELS[0]
-        doc_parts = [(unpacked_keys(r[1]), r[0]) for r in rows]
+        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
         passage_parts = [(unpacked_keys(r[2]), r[0]) for r in rows]
-        _write_keys(conn, f"INSERT INTO {doc_table} (key, doc) VALUES (?, ?)", doc_parts)
-        _write_keys(conn, f"INSERT INTO {passage_table} (key, doc) VALUES (?, ?)", passage_parts)
-        moved = sum(len(k) for k, _ in doc_parts) + sum(len(k) for k, _ in passage_parts)
+        _write_keys(conn, f"INSERT INTO {_KEY_LEVELS[0]} (key, doc) VALUES (?, ?)", passage_parts)
+        moved = sum(len(k) for k, _ in passage_parts)
         conn.execute("DELETE FROM recent")
         conn.execute("UPDATE counts SET n = 0 WHERE name = 'recent_keys'")
         conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
@@ -1301,9 +1308,8 @@ class SyndicationIndex(BaseSyndicationIndex):
             # a table without rowid is scanned in key order: its rows go in as one sorted run
             # (into an empty table of the same schema, SQLite copies them without decoding)
             started = time.perf_counter()
-            for table, below in zip(_KEY_LEVELS[i - 1], _KEY_LEVELS[i], strict=True):
-                conn.execute(f"INSERT INTO {below} SELECT * FROM {table}")
-                conn.execute(f"DELETE FROM {table}")
+            conn.execute(f"INSERT INTO {_KEY_LEVELS[i]} SELECT * FROM {_KEY_LEVELS[i - 1]}")
+            conn.execute(f"DELETE FROM {_KEY_LEVELS[i - 1]}")
             if i + 1 < len(_KEY_LEVELS):
                 conn.execute("UPDATE counts SET n = n + ? WHERE name = ?", (held, f"level_{i + 1}"))
             conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
@@ -1321,11 +1327,11 @@ class SyndicationIndex(BaseSyndicationIndex):
                                                      chunk))
         languages: Counter[str] = Counter()
         logged = []
-        # the key level of each merged document, told by its rowid (_KEY_LEVELS)
+        # the passage-key level of each merged document, told by its rowid (_KEY_LEVELS)
         uptos = [conn.execute("SELECT n FROM counts WHERE name = ?", (f"level_{i}_upto",)).fetchone()[0]
                  for i in range(2, len(_KEY_LEVELS) + 1)]
-        parts: list[tuple[list[tuple[np.ndarray, int]], list[tuple[np.ndarray, int]]]] = [
-            ([], []) for _ in _KEY_LEVELS]
+        doc_parts: list[tuple[np.ndarray, int]] = []
+        passage_parts: list[list[tuple[np.ndarray, int]]] = [[] for _ in _KEY_LEVELS]
         n_doc = n_passage = n_recent = 0
         for rowid, lang, body, dkeys, pkeys in rows:
             dk, pk = unpacked_keys(dkeys), unpacked_keys(pkeys)
@@ -1334,18 +1340,17 @@ class SyndicationIndex(BaseSyndicationIndex):
             if rowid in recent:  # its keys are in the recent table only
                 n_recent += len(dk) + len(pk)
             else:
-                doc_parts, passage_parts = parts[sum(rowid <= upto for upto in uptos)]
                 doc_parts.append((dk, rowid))
-                passage_parts.append((pk, rowid))
+                passage_parts[sum(rowid <= upto for upto in uptos)].append((pk, rowid))
             _, features = decode_body(body)
             logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
-        for i, (tables, (doc_parts, passage_parts)) in enumerate(zip(_KEY_LEVELS, parts, strict=True), 1):
-            _write_keys(conn, f"DELETE FROM {tables[0]} WHERE key = ? AND doc = ?", doc_parts)
-            _write_keys(conn, f"DELETE FROM {tables[1]} WHERE key = ? AND doc = ?", passage_parts)
+        _write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
+        for i, (table, parts) in enumerate(zip(_KEY_LEVELS, passage_parts, strict=True), 1):
+            _write_keys(conn, f"DELETE FROM {table} WHERE key = ? AND doc = ?", parts)
             if i < len(_KEY_LEVELS):
                 conn.execute("UPDATE counts SET n = n - ? WHERE name = ?",
-                             (sum(len(k) for k, _ in chain(doc_parts, passage_parts)), f"level_{i}"))
+                             (sum(len(k) for k, _ in parts), f"level_{i}"))
         if recent:
             conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in sorted(recent)))
             conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
@@ -1467,9 +1472,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._recent.sync(conn)
         doc_keys = entry.doc_keys.tolist()
         for chunk in _chunks(doc_keys):
-            sql = " UNION ALL ".join(f"SELECT doc FROM {table} WHERE key IN ({_numbered(len(chunk))})"
-                                     for table, _ in _KEY_LEVELS)
-            for (doc,) in conn.execute(sql, chunk):
+            for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
                 hits.setdefault(doc, [0, 0])[0] += 1
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
@@ -1486,7 +1489,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         cap = self.config.max_bucket
         found: list[np.ndarray] = []
         small: list[int] = []
-        tables = [table for _, table in _KEY_LEVELS]
+        tables = _KEY_LEVELS
         # a level's documents are all newer than those of the levels below: the newest document
         # of a key is that of the first level holding it
         newest = ", ".join(f"(SELECT max(doc) FROM {table} p WHERE p.key = q.key)" for table in tables)
@@ -1596,7 +1599,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 "doc_keys": counts.get("doc_keys", 0),
                 "passage_keys": counts.get("passage_keys", 0),
                 "recent_keys": counts.get("recent_keys", 0),
-                "key_levels": _level_sizes(counts),
+                "key_levels": _level_sizes(conn, counts),
                 "words": self._word_count(conn),
                 "languages": {(lang or "unknown"): n for lang, n in
                               conn.execute("SELECT language, n FROM languages ORDER BY language")},
@@ -1630,10 +1633,12 @@ class SyndicationIndex(BaseSyndicationIndex):
         return f"SyndicationIndex({self.path!r})"
 
 
-def _level_sizes(counts: Mapping[str, int]) -> list[int]:
-    """Key rows per key level, newest first (``_KEY_LEVELS``), from the ``counts`` table."""
+def _level_sizes(conn: sqlite3.Connection, counts: Mapping[str, int]) -> list[int]:
+    """Merged passage keys per key level, newest first (``_KEY_LEVELS``): the bounded levels
+    are counted in ``counts``, the last one is what the recent table does not hold."""
     sizes = [counts.get(f"level_{i}", 0) for i in range(1, len(_KEY_LEVELS))]
-    merged = counts.get("doc_keys", 0) + counts.get("passage_keys", 0) - counts.get("recent_keys", 0)
+    blob_bytes = conn.execute("SELECT coalesce(sum(length(passage_keys)), 0) FROM recent").fetchone()[0]
+    merged = counts.get("passage_keys", 0) - blob_bytes // PACKED_KEY_BYTES
     return [*sizes, merged - sum(sizes)]
 
 

@@ -123,8 +123,14 @@ def test_stats(runner, tmp_path, corpus):
     assert table[0].split() == ["documents", "3"]
     # three articles are far from a merge: all their keys are still in the recent table
     assert data["recent_keys"] == data["doc_keys"] + data["passage_keys"] > 0
-    assert f"keys not yet merged  {data['recent_keys']}" in "\n".join(table)
+    rows = [line.split() for line in table]
+    assert ["keys", "not", "yet", "merged", str(data["recent_keys"])] in rows
+    assert data["key_levels"] == [0, 0, 0] and ["passage", "keys", "per", "level", "0", "/", "0", "/", "0"] in rows
     assert "Configuration" in table
+    with SyndicationIndex(db) as idx:  # merged: the passage keys go to the first level
+        idx.merge()
+    data = json.loads(runner.invoke(index, ["stats", "--db", db, "-f", "json"]).output)
+    assert data["recent_keys"] == 0 and data["key_levels"] == [data["passage_keys"], 0, 0]
 
 
 def test_whole_text_only_index(runner, tmp_path, corpus):

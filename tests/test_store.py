@@ -460,9 +460,9 @@ def _key_rows(path: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, i
 
     held = []
     with sqlite3.connect(path) as conn:
-        for doc_table, passage_table in _KEY_LEVELS:
-            held += [("doc", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {doc_table}")]
-            held += [("passage", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {passage_table}")]
+        held += [("doc", k, d) for k, d in conn.execute("SELECT key, doc FROM doc_keys")]
+        for table in _KEY_LEVELS:
+            held += [("passage", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {table}")]
         held += listed(conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall())
         own = listed(conn.execute("SELECT rowid, doc_keys, passage_keys FROM docs").fetchall())
     assert _levels_in_order(path)
@@ -470,21 +470,24 @@ def _key_rows(path: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, i
 
 
 def _levels_in_order(path: Path) -> list[int]:
-    """Key rows per level after checking that each level holds the documents of its rowid range
-    (older ones further down, the recent ones newest) and that the counts say so."""
+    """Passage-key rows per level after checking that each level holds the documents of its
+    rowid range (older ones further down, the recent ones newest) and that the counts and
+    ``stats()`` say so."""
     with sqlite3.connect(path) as conn:
         counts = dict(conn.execute("SELECT name, n FROM counts"))
         bounds = [float("inf"), *(counts[f"level_{i}_upto"] for i in range(2, len(_KEY_LEVELS) + 1)), 0]
         recent_docs = [d for (d,) in conn.execute("SELECT doc FROM recent")]
         assert all(d > bounds[1] for d in recent_docs)
         sizes = []
-        for i, tables in enumerate(_KEY_LEVELS):
-            docs = [d for table in tables for (d,) in conn.execute(f"SELECT doc FROM {table}")]
+        for i, table in enumerate(_KEY_LEVELS):
+            docs = [d for (d,) in conn.execute(f"SELECT doc FROM {table}")]
             assert all(bounds[i + 1] < d <= bounds[i] for d in docs), (i, bounds)
             assert not recent_docs or not docs or max(docs) < min(recent_docs)
             sizes.append(len(docs))
             if i + 1 < len(_KEY_LEVELS):
                 assert counts[f"level_{i + 1}"] == len(docs)
+    with SyndicationIndex(path) as index:
+        assert index.stats()["key_levels"] == sizes
     return sizes
 
 
@@ -514,7 +517,7 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monke
         in_recent = conn.execute("SELECT coalesce(sum(length(doc_keys) + length(passage_keys)), 0) / 6 "
                                  "FROM recent").fetchone()[0]
         assert stats["recent_keys"] == in_recent
-        merged = [conn.execute(f"SELECT count(*), max(key) FROM {table}").fetchone() for _, table in _KEY_LEVELS]
+        merged = [conn.execute(f"SELECT count(*), max(key) FROM {table}").fetchone() for table in _KEY_LEVELS]
         assert (sum(n for n, _ in merged) > 0) == (recent_keys is not None)
         assert (merged[-1][0] > 0) == (ratio == 1)
         assert all(top is None or top < 2**47 for _, top in merged)
@@ -648,10 +651,9 @@ def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkey
         index.add_many(docs[:15], batch_size=4, added=100.0)
         before = [_scores(index.query(d)) for d in docs]
     with sqlite3.connect(path) as conn:  # the file as format 5 left it
-        for tables in _KEY_LEVELS[:-1]:
-            for table, last in zip(tables, _KEY_LEVELS[-1], strict=True):
-                conn.execute(f"INSERT INTO {last} SELECT * FROM {table}")
-                conn.execute(f"DROP TABLE {table}")
+        for table in _KEY_LEVELS[:-1]:
+            conn.execute(f"INSERT INTO {_KEY_LEVELS[-1]} SELECT * FROM {table}")
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("DELETE FROM counts WHERE name LIKE 'level%'")
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
         assert conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0] > 0

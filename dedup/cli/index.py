@@ -297,7 +297,7 @@ def stats(db: str, fmt: str) -> None:
         ["whole-text keys", data["doc_keys"]],
         ["passage keys", data["passage_keys"]],
         *([["keys not yet merged", data["recent_keys"]]] if "recent_keys" in data else []),
-        *([["keys per level", " / ".join(map(str, data["key_levels"]))]] if "key_levels" in data else []),
+        *([["passage keys per level", " / ".join(map(str, data["key_levels"]))]] if "key_levels" in data else []),
         ["content words", data["words"]],
         ["languages", ", ".join(f"{k} {v}" for k, v in data["languages"].items()) or "-"],
         ["oldest", _when(data["oldest"])],
