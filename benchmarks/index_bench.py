@@ -172,12 +172,13 @@ def _disk(db: str, n: int) -> dict[str, Any]:
                                  "coalesce(sum(length(doc_keys)), 0) FROM docs").fetchone()
     out: dict[str, Any] = {"total_bytes": total, "bytes_per_doc": round(total / n)}
     if tables:
-        lookup = tables.get("doc_keys", 0) + tables.get("passage_keys", 0) + tables.get("recent", 0)
+        # the passage-key levels: passage_keys_1, passage_keys_2, passage_keys (format 6)
+        passage = sum(size for name, size in tables.items() if name.startswith("passage_keys"))
+        lookup = tables.get("doc_keys", 0) + passage + tables.get("recent", 0)
         out["tables_bytes"] = tables
         out["fingerprint_bytes_per_doc"] = round((lookup + key_lists[0]) / n)
         out["doc_level_fingerprint_bytes_per_doc"] = round((tables.get("doc_keys", 0) + key_lists[1]) / n)
-        out["passage_fingerprint_bytes_per_doc"] = round((tables.get("passage_keys", 0) + key_lists[0]
-                                                          - key_lists[1]) / n)
+        out["passage_fingerprint_bytes_per_doc"] = round((passage + key_lists[0] - key_lists[1]) / n)
     return out
 
 

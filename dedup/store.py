@@ -856,20 +856,32 @@ INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_l
 
 #: Passage-key tables, newest keys first (format 6): the ``recent`` table's passage keys are
 #: merged into the first; a level holding more than ``RECENT_KEYS * KEY_LEVEL_RATIO**i`` keys
-#: (``i`` from 1) is moved whole into the next one; the last has no bound. Each level holds
-#: the keys of a range of rowids, older ones further down (the ``level_i_upto`` counts: the
+#: (``i`` from 1) is moved into the next one; the last has no bound. Each level holds the
+#: keys of a range of rowids, older ones further down (the ``level_i_upto`` counts: the
 #: largest rowid moved into level ``i`` or below). A level is written in key order, into a
 #: B-tree of bounded size, so a merge rewrites tens of MB, not most pages of a table that
 #: grows to ~9 GB at a million articles (a log-structured merge of B-trees); a lookup searches
 #: each level. Whole-text keys (25 per article) stay in one table, ``doc_keys``.
+#:
+#: A move goes in steps, by key range, one per write transaction that adds keys (the
+#: ``moving`` count: the level being moved, 0 for none; ``moved_key``: keys up to it are
+#: moved; ``moving_upto``: the newest document moved), so that no transaction holds the
+#: write lock for minutes while other crawlers wait. Mid-move, every key still has all its
+#: moving rows in one of the two levels, and the newer level's documents are all newer.
 _KEY_LEVELS = ("passage_keys_1", "passage_keys_2", "passage_keys")
 #: Size ratio of consecutive key levels.
 KEY_LEVEL_RATIO = 8
+#: Keys a write transaction moves at least while a level is being moved; it moves
+#: ``MOVE_PACE`` times the keys it adds when that is more: as many as a level's bound ratio, so
+#: that a level finishes moving before the one above it outgrows its bound.
+MOVE_STEP = 100_000
+MOVE_PACE = KEY_LEVEL_RATIO
 _LEVELS_SCHEMA = "".join(
     f"CREATE TABLE {table} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
     for table in _KEY_LEVELS[:-1]
-) + "INSERT INTO counts (name, n) VALUES " + ", ".join(
+) + "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), " + ", ".join(
     f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n"
+_NO_KEY = 2**63 - 1  # above every stored key
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
 _OLD_COLUMNS = "rowid, language, body, doc_keys, passage_keys"
@@ -944,21 +956,24 @@ def stored_keys(keys: np.ndarray) -> np.ndarray:
     return np.unique(np.asarray(keys, dtype=np.int64) & _KEY_MASK)
 
 
-def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> None:
-    """Insert or delete ``(key, doc)`` rows, ``parts`` being ``(keys, doc)``, in key order.
+def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> int:
+    """Insert or delete ``(key, doc)`` rows, ``parts`` being ``(keys, doc)``, in key order;
+    return how many rows changed.
 
     Keys are random: in key order, consecutive rows land on the same or the next B-tree page,
     instead of a random page each.
     """
     if not parts:
-        return
+        return 0
     keys = np.concatenate([k for k, _ in parts])
     docs = np.repeat(np.asarray([d for _, d in parts], dtype=np.int64), [len(k) for k, _ in parts])
     order = np.lexsort((docs, keys))
     keys, docs = keys[order], docs[order]
+    changed = 0
     for at in range(0, len(keys), _FOLD_CHUNK):  # in slices: few Python ints at a time
         part = slice(at, at + _FOLD_CHUNK)
-        conn.executemany(sql, zip(keys[part].tolist(), docs[part].tolist(), strict=True))
+        changed += conn.executemany(sql, zip(keys[part].tolist(), docs[part].tolist(), strict=True)).rowcount
+    return changed
 
 
 def _execute_script(conn: sqlite3.Connection, script: str) -> None:
@@ -979,6 +994,56 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
     conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                      ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
+
+
+def _count(conn: sqlite3.Connection, name: str) -> int:
+    return int(conn.execute("SELECT n FROM counts WHERE name = ?", (name,)).fetchone()[0])
+
+
+def _move_levels(conn: sqlite3.Connection, budget: int | None) -> None:
+    """Go on moving passage-key levels down (``_KEY_LEVELS``): one step of about ``budget``
+    keys, or, with None, until no level is over its bound. A move starts once a level is over
+    its bound and takes that level's documents as they are then (newer ones stay)."""
+    while True:
+        level = _count(conn, "moving")
+        if not level:
+            over = [i for i in range(1, len(_KEY_LEVELS))
+                    if _count(conn, f"level_{i}") > recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i]
+            if not over:
+                return
+            level = over[-1]  # the deepest first: the level above waits, growing by a ratio's share
+            # the newest document in the level: of the first, the newest merged one
+            newest = _count(conn, f"level_{level}_upto") if level > 1 else conn.execute(
+                "SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) FROM recent").fetchone()[0]
+            # its documents count as the next level's at once: a removal mid-move looks in both
+            conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
+                             ((level, "moving"), (-1, "moved_key"), (newest, "moving_upto"),
+                              (newest, f"level_{level + 1}_upto")))
+            log.debug("moving key level %d (%d keys) into level %d", level, _count(conn, f"level_{level}"),
+                      level + 1)
+        table, below = _KEY_LEVELS[level - 1], _KEY_LEVELS[level]
+        after, upto = _count(conn, "moved_key"), _count(conn, "moving_upto")
+        last = None
+        if budget is not None:  # the key range of this step: about budget rows
+            row = conn.execute(f"SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?",
+                               (after, max(budget - 1, 0))).fetchone()
+            last = None if row is None else row[0]
+        span = (after, _NO_KEY if last is None else last, upto)
+        # rows in key order (a table without rowid is scanned so): sorted runs into the B-tree
+        moved = conn.execute(f"INSERT INTO {below} SELECT key, doc FROM {table} "
+                             "WHERE key > ? AND key <= ? AND doc <= ?", span).rowcount
+        conn.execute(f"DELETE FROM {table} WHERE key > ? AND key <= ? AND doc <= ?", span)
+        changes = [(-moved, f"level_{level}")]
+        if level + 1 < len(_KEY_LEVELS):
+            changes.append((moved, f"level_{level + 1}"))
+        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
+        if last is None:
+            conn.executemany("UPDATE counts SET n = ? WHERE name = ?", ((0, "moving"), (-1, "moved_key")))
+            log.debug("moved key level %d into level %d", level, level + 1)
+        else:
+            conn.execute("UPDATE counts SET n = ? WHERE name = 'moved_key'", (last,))
+        if budget is not None:
+            return
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -1282,13 +1347,14 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
         self._log_words(conn, logged)
+        _move_levels(conn, max(MOVE_STEP, MOVE_PACE * (n_doc + n_passage)))
         self._recent.touch()
 
     @staticmethod
     def _merge_recent(conn: sqlite3.Connection, more: Sequence[tuple[int, bytes, bytes]] = ()) -> None:
         """Move the keys of the recent table, and ``more`` ``(doc, doc_keys, passage_keys)``
         rows not stored there, into the first key level, in key order; empty the recent table;
-        move on each passage-key level that outgrows its bound (``_KEY_LEVELS``)."""
+        the moves of levels go on after (:func:`_move_levels`)."""
         rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
         _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
         passage_parts = [(unpacked_keys(r[2]), r[0]) for r in rows]
@@ -1299,23 +1365,6 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
         conn.execute("UPDATE counts SET n = n + ? WHERE name = 'level_1'", (moved,))
         log.debug("merged the keys of %d recent document(s)", len(rows))
-        # every document up to the newest is in a level now: a level moved down holds them all
-        newest = conn.execute("SELECT n FROM counts WHERE name = 'rowid'").fetchone()[0]
-        for i in range(1, len(_KEY_LEVELS)):
-            held = conn.execute("SELECT n FROM counts WHERE name = ?", (f"level_{i}",)).fetchone()[0]
-            if held <= recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i:
-                break
-            # a table without rowid is scanned in key order: its rows go in as one sorted run
-            # (into an empty table of the same schema, SQLite copies them without decoding)
-            started = time.perf_counter()
-            conn.execute(f"INSERT INTO {_KEY_LEVELS[i]} SELECT * FROM {_KEY_LEVELS[i - 1]}")
-            conn.execute(f"DELETE FROM {_KEY_LEVELS[i - 1]}")
-            if i + 1 < len(_KEY_LEVELS):
-                conn.execute("UPDATE counts SET n = n + ? WHERE name = ?", (held, f"level_{i + 1}"))
-            conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
-                             ((0, f"level_{i}"), (newest, f"level_{i + 1}_upto")))
-            log.debug("moved key level %d (%d keys) into level %d in %.1f s", i, held, i + 1,
-                      time.perf_counter() - started)
 
     def _delete(self, conn: sqlite3.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
         """Delete documents given ``(rowid, language, body, doc_keys, passage_keys)`` rows."""
@@ -1328,8 +1377,8 @@ class SyndicationIndex(BaseSyndicationIndex):
         languages: Counter[str] = Counter()
         logged = []
         # the passage-key level of each merged document, told by its rowid (_KEY_LEVELS)
-        uptos = [conn.execute("SELECT n FROM counts WHERE name = ?", (f"level_{i}_upto",)).fetchone()[0]
-                 for i in range(2, len(_KEY_LEVELS) + 1)]
+        uptos = [_count(conn, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)]
+        moving = _count(conn, "moving")  # its documents may still be in that level or already below
         doc_parts: list[tuple[np.ndarray, int]] = []
         passage_parts: list[list[tuple[np.ndarray, int]]] = [[] for _ in _KEY_LEVELS]
         n_doc = n_passage = n_recent = 0
@@ -1346,11 +1395,12 @@ class SyndicationIndex(BaseSyndicationIndex):
             logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
         _write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
+        if moving:
+            passage_parts[moving - 1] += passage_parts[moving]
         for i, (table, parts) in enumerate(zip(_KEY_LEVELS, passage_parts, strict=True), 1):
-            _write_keys(conn, f"DELETE FROM {table} WHERE key = ? AND doc = ?", parts)
+            deleted = _write_keys(conn, f"DELETE FROM {table} WHERE key = ? AND doc = ?", parts)
             if i < len(_KEY_LEVELS):
-                conn.execute("UPDATE counts SET n = n - ? WHERE name = ?",
-                             (sum(len(k) for k, _ in parts), f"level_{i}"))
+                conn.execute("UPDATE counts SET n = n - ? WHERE name = ?", (deleted, f"level_{i}"))
         if recent:
             conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in sorted(recent)))
             conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
@@ -1419,16 +1469,19 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def merge(self) -> int:
         """Merge the newest documents' band keys into the key tables now (otherwise done once
-        they number :data:`dedup.recent.RECENT_KEYS`); return how many keys were merged.
+        they number :data:`dedup.recent.RECENT_KEYS`), and finish moving key levels (otherwise
+        done a step per add); return how many keys were merged.
 
         Never needed for correctness: before measuring the steady-state size of an index, or
-        to have every reader drop the keys it holds in memory.
+        to have every reader drop the keys it holds in memory. One transaction: at a million
+        articles, finishing a move can hold the write lock for minutes.
         """
         def work(conn: sqlite3.Connection) -> int:
             pending = int(conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0])
             if conn.execute("SELECT 1 FROM recent LIMIT 1").fetchone() is not None:
                 self._merge_recent(conn)
                 self._recent.touch()
+            _move_levels(conn, None)
             return pending
 
         return self._transaction(work, write=True)

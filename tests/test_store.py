@@ -480,24 +480,31 @@ def _levels_in_order(path: Path) -> list[int]:
         assert all(d > bounds[1] for d in recent_docs)
         sizes = []
         for i, table in enumerate(_KEY_LEVELS):
-            docs = [d for (d,) in conn.execute(f"SELECT doc FROM {table}")]
-            assert all(bounds[i + 1] < d <= bounds[i] for d in docs), (i, bounds)
-            assert not recent_docs or not docs or max(docs) < min(recent_docs)
-            sizes.append(len(docs))
+            rows = conn.execute(f"SELECT key, doc FROM {table}").fetchall()
+            for key, doc in rows:
+                # mid-move, the moving level still holds the not yet moved keys of the documents
+                # counted in the next level already
+                moving = counts["moving"] == i + 1 and key > counts["moved_key"]
+                assert bounds[i + 2 if moving else i + 1] < doc <= bounds[i], (i, key, doc, bounds, counts)
+            assert not recent_docs or not rows or max(d for _, d in rows) < min(recent_docs)
+            sizes.append(len(rows))
             if i + 1 < len(_KEY_LEVELS):
-                assert counts[f"level_{i + 1}"] == len(docs)
+                assert counts[f"level_{i + 1}"] == len(rows)
     with SyndicationIndex(path) as index:
         assert index.stats()["key_levels"] == sizes
     return sizes
 
 
-@pytest.mark.parametrize("recent_keys, ratio", [(None, 8), (150, 8), (150, 1)])
-def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monkeypatch, recent_keys, ratio):
+@pytest.mark.parametrize("recent_keys, ratio, step", [(None, 8, None), (150, 8, None), (150, 1, None), (150, 1, 30)])
+def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monkeypatch, recent_keys, ratio, step):
     from dedup import recent
 
     if recent_keys is not None:  # merged into the key tables every few documents
         monkeypatch.setattr(recent, "RECENT_KEYS", recent_keys)
     monkeypatch.setattr(store, "KEY_LEVEL_RATIO", ratio)  # 1: levels moved down at every merge or so
+    if step is not None:  # and in steps of 30 keys, one per add: removals meet levels mid-move
+        monkeypatch.setattr(store, "MOVE_STEP", step)
+        monkeypatch.setattr(store, "MOVE_PACE", 0)
     path = tmp_path / "i.db"
     docs = synthetic_docs("k", 30, 11)
     with SyndicationIndex(path) as index:
@@ -519,7 +526,9 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monke
         assert stats["recent_keys"] == in_recent
         merged = [conn.execute(f"SELECT count(*), max(key) FROM {table}").fetchone() for table in _KEY_LEVELS]
         assert (sum(n for n, _ in merged) > 0) == (recent_keys is not None)
-        assert (merged[-1][0] > 0) == (ratio == 1)
+        assert (merged[-1][0] > 0) == (ratio == 1 and step is None)
+        # in steps, a move was still going on when the documents were removed and evicted
+        assert (conn.execute("SELECT n FROM counts WHERE name = 'moving'").fetchone()[0] > 0) == (step is not None)
         assert all(top is None or top < 2**47 for _, top in merged)
     with SyndicationIndex(path) as index:  # the replaced text is found under its id, the old one is not
         assert [m.id for m in index.query(docs[25].text)] == sorted([docs[0].id, docs[25].id])
@@ -563,15 +572,20 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
 
     monkeypatch.setattr(SyndicationIndex, "_merge_recent", staticmethod(counted))
 
-    def run(path: Path, limit: int, ratio: int = store.KEY_LEVEL_RATIO) -> list[object]:
+    def run(path: Path, limit: int, ratio: int = store.KEY_LEVEL_RATIO, step: int | None = None) -> list[object]:
         monkeypatch.setattr(recent, "RECENT_KEYS", limit)
         monkeypatch.setattr(store, "KEY_LEVEL_RATIO", ratio)
+        if step is not None:  # moves of levels in steps of that many keys, one per add
+            monkeypatch.setattr(store, "MOVE_STEP", step)
+            monkeypatch.setattr(store, "MOVE_PACE", 0)
         answers: list[object] = []
         with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
             entries = a._entries(probes)
             for step in steps:
                 step(a, b)
                 levels.append(_levels_in_order(path))
+                with sqlite3.connect(path) as conn:
+                    moving.append(conn.execute("SELECT n FROM counts WHERE name = 'moving'").fetchone()[0])
                 for handle in (a, b):
                     for e in entries:
                         hits = handle._transaction(partial(handle._lookup, entry=e), write=False)
@@ -581,6 +595,7 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
         return answers
 
     levels: list[list[int]] = []
+    moving: list[int] = []
     never = run(tmp_path / "never.db", 10**12)
     assert not merges and not any(any(sizes) for sizes in levels)
     often = run(tmp_path / "often.db", 400)
@@ -591,6 +606,12 @@ def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
     levels.clear()
     assert run(tmp_path / "levels.db", 200, ratio=2) == never
     assert all(any(sizes[i] for sizes in levels) for i in range(len(_KEY_LEVELS)))
+    # moves in steps of 120 keys, one per add: lookups mid-move find what they find without moves
+    levels.clear()
+    moving.clear()
+    assert run(tmp_path / "steps.db", 200, ratio=1, step=120) == never
+    assert all(any(sizes[i] for sizes in levels) for i in range(len(_KEY_LEVELS)))
+    assert 1 in moving and 2 in moving  # steps left each level mid-move at times
 
 
 def test_a_common_passage_is_left_out_whether_its_keys_are_merged_or_recent(tmp_path, monkeypatch):
@@ -654,7 +675,7 @@ def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkey
         for table in _KEY_LEVELS[:-1]:
             conn.execute(f"INSERT INTO {_KEY_LEVELS[-1]} SELECT * FROM {table}")
             conn.execute(f"DROP TABLE {table}")
-        conn.execute("DELETE FROM counts WHERE name LIKE 'level%'")
+        conn.execute("DELETE FROM counts WHERE name LIKE 'level%' OR name LIKE 'mov%'")
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
         assert conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM recent").fetchone()[0] > 0
