@@ -118,16 +118,19 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
-#: 6: passage keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``).
+#: 7: passage keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``); the
+#: last level renamed, so that a handle of an older version fails instead of writing there (6:
+#: intermediate layouts of the same day, refused).
 #: 5: the newest documents' band keys in the ``recent`` table, merged into the key tables in
 #: bulk (:mod:`dedup.recent`); rowids never reused.
 #: 4: document frequencies as a folded table plus a log of added and removed documents.
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 #: Formats this version upgrades in place when it opens them (version 5 lacks the key
-#: levels, which start empty).
+#: levels: its passage-key table becomes the last level, the others start empty), once the
+#: configuration is accepted.
 _UPGRADABLE = {"5"}
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
@@ -839,7 +842,6 @@ CREATE TABLE recent (              -- keys of documents not yet merged into the 
     passage_keys BLOB NOT NULL
 );
 CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
-CREATE TABLE passage_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE df (language TEXT NOT NULL, word INTEGER NOT NULL, n INTEGER NOT NULL,
                  PRIMARY KEY (language, word)) WITHOUT ROWID;
 CREATE TABLE df_log (
@@ -854,7 +856,7 @@ INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_l
     ('recent_keys', 0), ('recent_generation', 0), ('rowid', 0);
 """
 
-#: Passage-key tables, newest keys first (format 6): the ``recent`` table's passage keys are
+#: Passage-key tables, newest keys first (format 7): the ``recent`` table's passage keys are
 #: merged into the first; a level holding more than ``RECENT_KEYS * KEY_LEVEL_RATIO**i`` keys
 #: (``i`` from 1) is moved into the next one; the last has no bound. Each level holds the
 #: keys of a range of rowids, older ones further down (the ``level_i_upto`` counts: the
@@ -868,18 +870,17 @@ INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_l
 #: moved; ``moving_upto``: the newest document moved), so that no transaction holds the
 #: write lock for minutes while other crawlers wait. Mid-move, every key still has all its
 #: moving rows in one of the two levels, and the newer level's documents are all newer.
-_KEY_LEVELS = ("passage_keys_1", "passage_keys_2", "passage_keys")
+_KEY_LEVELS = ("passage_keys_1", "passage_keys_2", "passage_keys_3")
 #: Size ratio of consecutive key levels.
 KEY_LEVEL_RATIO = 8
 #: Keys a write transaction moves at least while a level is being moved; it moves
 #: ``MOVE_PACE`` times the keys it adds when that is more: as many as a level's bound ratio, so
-#: that a level finishes moving before the one above it outgrows its bound.
+#: that the level above (which waits) grows by about one bound meanwhile.
 MOVE_STEP = 100_000
 MOVE_PACE = KEY_LEVEL_RATIO
-_LEVELS_SCHEMA = "".join(
-    f"CREATE TABLE {table} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
-    for table in _KEY_LEVELS[:-1]
-) + "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), " + ", ".join(
+_KEY_TABLE = "CREATE TABLE {} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
+#: What format 7 adds to format 5, the last level apart.
+_LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1]) + "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), " + ", ".join(
     f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n"
 _NO_KEY = 2**63 - 1  # above every stored key
 
@@ -987,6 +988,7 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
 def _upgrade(conn: sqlite3.Connection, version: str) -> None:
     """Bring a file of format ``version`` (one of :data:`_UPGRADABLE`) to the current one."""
     assert version == "5"
+    conn.execute(f"ALTER TABLE passage_keys RENAME TO {_KEY_LEVELS[-1]}")
     _execute_script(conn, _LEVELS_SCHEMA)
     # format 5 kept every merged key in the last level: the documents before the recent ones
     upto = conn.execute("SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) "
@@ -994,6 +996,11 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
     conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                      ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
+
+
+def _move_budget(added: int) -> int:
+    """Keys to move in a write transaction that adds ``added`` keys (while a move is due)."""
+    return max(MOVE_STEP, MOVE_PACE * added)
 
 
 def _count(conn: sqlite3.Connection, name: str) -> int:
@@ -1177,11 +1184,14 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._pid = os.getpid()
         self._conn = self._connect()
         try:
-            stored = self._transaction(lambda c: self._setup(c, config, create=create, write=False), write=False)
-            if stored is None:
-                stored = self._transaction(lambda c: self._setup(c, config, create=create, write=True), write=True)
-            assert stored is not None
+            found = self._transaction(lambda c: self._setup(c, config, create=create, write=False), write=False)
+            if found is None:
+                found = self._transaction(lambda c: self._setup(c, config, create=create, write=True), write=True)
+            assert found is not None
+            stored, version = found
             self._init_core(resolve_config(stored, config, self.path))
+            if version != str(FORMAT_VERSION):  # one this version upgrades, now the configuration is accepted
+                self._transaction(self._upgrade_file, write=True)
         except BaseException:
             self.close()
             raise
@@ -1263,9 +1273,10 @@ class SyndicationIndex(BaseSyndicationIndex):
                 raise StoreError(f"index {self.path}: {exc}") from exc
 
     def _setup(self, conn: sqlite3.Connection, config: ScanConfig | None, *, create: bool, write: bool
-               ) -> dict[str, Any] | None:
-        """The stored configuration, after checking the format; None if the schema must be created
-        or upgraded first and this is a read transaction (done when ``write``)."""
+               ) -> tuple[dict[str, Any], str] | None:
+        """The stored configuration and format, after checking that this version reads or
+        upgrades it; None if the schema must be created first and this is a read transaction
+        (created when ``write``)."""
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "meta" not in tables:
             if tables:
@@ -1274,27 +1285,28 @@ class SyndicationIndex(BaseSyndicationIndex):
                 raise StoreError(f"no index at {self.path}")
             if not write:
                 return None
-            _execute_script(conn, _SCHEMA + _LEVELS_SCHEMA)
+            _execute_script(conn, _SCHEMA + _KEY_TABLE.format(_KEY_LEVELS[-1]) + _LEVELS_SCHEMA)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
                       "created": repr(time.time()), "dedup_version": __version__}
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", values.items())
             log.info("created index %s", self.path)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-        if meta.get("format") in _UPGRADABLE:
-            if not write:
-                return None
-            _upgrade(conn, meta["format"])
-            log.info("upgraded index %s from format %s to %d", self.path, meta["format"], FORMAT_VERSION)
-            meta["format"] = str(FORMAT_VERSION)
-        check_format(meta.get("format"), self.path)
+        if meta.get("format") not in _UPGRADABLE:
+            check_format(meta.get("format"), self.path)
         try:
             stored = json.loads(meta["config"])
         except (KeyError, ValueError) as exc:
             raise StoreError(f"{self.path}: stored configuration is missing or unreadable") from exc
         if not isinstance(stored, dict):
             raise StoreError(f"{self.path}: stored configuration is not an object")
-        return stored
+        return stored, meta["format"]
+
+    def _upgrade_file(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0]
+        if version in _UPGRADABLE:  # unless another process did it meanwhile
+            _upgrade(conn, version)
+            log.info("upgraded index %s from format %s to %d", self.path, version, FORMAT_VERSION)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -1304,7 +1316,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         return Entry(entry.doc, entry.prepared, entry.features, stored_keys(entry.doc_keys),
                      stored_keys(entry.passage_keys), entry.words, entry.added, body)
 
-    def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry]) -> None:
+    def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry], *, move: bool = True) -> None:
         entries = unique_by_id(entries)
         ids = [e.doc.id for e in entries]
         old = []
@@ -1347,7 +1359,8 @@ class SyndicationIndex(BaseSyndicationIndex):
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
         self._log_words(conn, logged)
-        _move_levels(conn, max(MOVE_STEP, MOVE_PACE * (n_doc + n_passage)))
+        if move:  # a step of a level's move, if one is due (a batch of checks takes one at its end)
+            _move_levels(conn, _move_budget(n_doc + n_passage))
         self._recent.touch()
 
     @staticmethod
@@ -1612,7 +1625,8 @@ class SyndicationIndex(BaseSyndicationIndex):
             for entry in entries:
                 out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
                                          candidates=candidates))
-                self._insert(conn, [entry])
+                self._insert(conn, [entry], move=False)
+            _move_levels(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
             return out
 
         return self._transaction(work, write=True)

@@ -659,10 +659,23 @@ def test_a_merged_bucket_is_sized_up_to_max_bucket_only_and_decides_alike(tmp_pa
             assert passage == ({newest: len(entry.passage_keys)} if n == 9 else {}), n
 
 
+def _as_format_5(path: Path) -> None:
+    """Turn an index file into what format 5 kept: every merged passage key in one table,
+    ``passage_keys``, no levels."""
+    with sqlite3.connect(path) as conn:
+        for table in _KEY_LEVELS[:-1]:
+            conn.execute(f"INSERT INTO {_KEY_LEVELS[-1]} SELECT * FROM {table}")
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"ALTER TABLE {_KEY_LEVELS[-1]} RENAME TO passage_keys")
+        conn.execute("DELETE FROM counts WHERE name LIKE 'level%' OR name LIKE 'mov%'")
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
+
+
 def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkeypatch):
     """Format 5 kept every merged key in ``doc_keys`` and ``passage_keys``: opened, the file
     gains empty key levels above them, answers as before, and its documents' keys are found
-    where they are when removed, replaced or evicted."""
+    where they are when removed, replaced or evicted. Its passage-key table is renamed: a
+    handle of an older dedup fails on it instead of writing keys where no lookup reads them."""
     from dedup import recent
 
     monkeypatch.setattr(recent, "RECENT_KEYS", 300)
@@ -671,12 +684,8 @@ def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkey
     with SyndicationIndex(path) as index:
         index.add_many(docs[:15], batch_size=4, added=100.0)
         before = [_scores(index.query(d)) for d in docs]
-    with sqlite3.connect(path) as conn:  # the file as format 5 left it
-        for table in _KEY_LEVELS[:-1]:
-            conn.execute(f"INSERT INTO {_KEY_LEVELS[-1]} SELECT * FROM {table}")
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("DELETE FROM counts WHERE name LIKE 'level%' OR name LIKE 'mov%'")
-        conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
+    _as_format_5(path)
+    with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM passage_keys").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM recent").fetchone()[0] > 0
     with SyndicationIndex(path) as index:
@@ -690,6 +699,51 @@ def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkey
     assert held == own and len(set(held)) == len(held)
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == str(FORMAT_VERSION)
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            conn.execute("SELECT 1 FROM passage_keys")
+
+
+def test_a_format_5_file_opened_under_another_configuration_is_refused_and_left_as_it_was(tmp_path):
+    path = tmp_path / "v5.db"
+    with SyndicationIndex(path) as index:
+        index.add_many(synthetic_docs("u", 3, 7))
+    _as_format_5(path)
+    with pytest.raises(IncompatibleIndexError, match="ngram"):
+        SyndicationIndex(path, ScanConfig(ngram=4))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == "5"
+    with SyndicationIndex(path) as index:  # upgraded once accepted
+        assert index.stats()["format"] == FORMAT_VERSION and len(index) == 3
+
+
+def test_a_format_6_file_is_refused(tmp_path):
+    """Format 6 was an intermediate layout (whole-text keys in levels, or no move counts)."""
+    path = tmp_path / "v6.db"
+    SyndicationIndex(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = '6' WHERE key = 'format'")
+    with pytest.raises(IncompatibleIndexError, match=f"format version '6'.*reads version {FORMAT_VERSION} only"):
+        SyndicationIndex(path)
+
+
+def test_a_batch_of_checks_moves_keys_once_at_its_end(tmp_path, monkeypatch):
+    """A move step per write transaction: check_many checks a batch in one transaction, so it
+    takes one step sized by the whole batch, not one per document."""
+    calls: list[int | None] = []
+    move = store._move_levels
+
+    def counted(conn: sqlite3.Connection, budget: int | None) -> None:
+        calls.append(budget)
+        move(conn, budget)
+
+    monkeypatch.setattr(store, "_move_levels", counted)
+    monkeypatch.setattr(store, "MOVE_STEP", 1)
+    docs = synthetic_docs("p", 12, 3)
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.check_many(docs, batch_size=6)
+        keys = index.stats()
+    assert len(calls) == 2
+    assert sum(calls) == store.MOVE_PACE * (keys["doc_keys"] + keys["passage_keys"])
 
 
 def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
@@ -988,11 +1042,11 @@ def test_a_failed_batch_of_checks_leaves_no_trace_in_the_handle(tmp_path, monkey
         insert = index._insert
         calls = []
 
-        def failing(conn, entries):  # type: ignore[no-untyped-def]
+        def failing(conn, entries, **options):  # type: ignore[no-untyped-def]
             calls.append(len(entries))
             if len(calls) == 3:
                 raise OSError("disk gone")
-            insert(conn, entries)
+            insert(conn, entries, **options)
 
         monkeypatch.setattr(index, "_insert", failing)
         with pytest.raises(OSError):
