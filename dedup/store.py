@@ -880,8 +880,9 @@ MOVE_STEP = 100_000
 MOVE_PACE = KEY_LEVEL_RATIO
 _KEY_TABLE = "CREATE TABLE {} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
 #: What format 7 adds to format 5, the last level apart.
-_LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1]) + "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), " + ", ".join(
-    f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n"
+_LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1]) + (
+    "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), "
+    + ", ".join(f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n")
 _NO_KEY = 2**63 - 1  # above every stored key
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
