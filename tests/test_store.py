@@ -716,16 +716,6 @@ def test_a_format_5_file_opened_under_another_configuration_is_refused_and_left_
         assert index.stats()["format"] == FORMAT_VERSION and len(index) == 3
 
 
-def test_a_format_6_file_is_refused(tmp_path):
-    """Format 6 was an intermediate layout (whole-text keys in levels, or no move counts)."""
-    path = tmp_path / "v6.db"
-    SyndicationIndex(path).close()
-    with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '6' WHERE key = 'format'")
-    with pytest.raises(IncompatibleIndexError, match=f"format version '6'.*reads version {FORMAT_VERSION} only"):
-        SyndicationIndex(path)
-
-
 def test_a_batch_of_checks_moves_keys_once_at_its_end(tmp_path, monkeypatch):
     """A move step per write transaction: check_many checks a batch in one transaction, so it
     takes one step sized by the whole batch, not one per document."""
@@ -746,12 +736,16 @@ def test_a_batch_of_checks_moves_keys_once_at_its_end(tmp_path, monkeypatch):
     assert sum(calls) == store.MOVE_PACE * (keys["doc_keys"] + keys["passage_keys"])
 
 
-def test_a_version_1_file_is_refused_with_the_version_named(tmp_path):
+@pytest.mark.parametrize("version", ["1", "6"])
+def test_an_older_format_is_refused_with_the_version_named(tmp_path, version):
+    """Format 6 was an intermediate layout of format 7's day (whole-text keys in levels, or no
+    move counts)."""
     path = tmp_path / "old.db"
     SyndicationIndex(path).close()
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
-    with pytest.raises(IncompatibleIndexError, match=f"format version '1'.*reads version {FORMAT_VERSION} only"):
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (version,))
+    with pytest.raises(IncompatibleIndexError,
+                       match=f"format version '{version}'.*reads version {FORMAT_VERSION} only"):
         SyndicationIndex(path)
 
 
