@@ -991,12 +991,17 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
     assert version == "5"
     conn.execute(f"ALTER TABLE passage_keys RENAME TO {_KEY_LEVELS[-1]}")
     _execute_script(conn, _LEVELS_SCHEMA)
-    # format 5 kept every merged key in the last level: the documents before the recent ones
-    upto = conn.execute("SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) "
-                        "FROM recent").fetchone()[0]
+    # format 5 kept every merged key in the last level
+    upto = _newest_merged(conn)
     conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                      ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
+
+
+def _newest_merged(conn: sqlite3.Connection) -> int:
+    """The newest document whose keys are merged: the one before the first recent one."""
+    return int(conn.execute("SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) "
+                            "FROM recent").fetchone()[0])
 
 
 def _move_budget(added: int) -> int:
@@ -1021,8 +1026,7 @@ def _move_levels(conn: sqlite3.Connection, budget: int | None) -> None:
                 return
             level = over[-1]  # the deepest first: the level above waits, growing by a ratio's share
             # the newest document in the level: of the first, the newest merged one
-            newest = _count(conn, f"level_{level}_upto") if level > 1 else conn.execute(
-                "SELECT coalesce(min(doc) - 1, (SELECT n FROM counts WHERE name = 'rowid')) FROM recent").fetchone()[0]
+            newest = _count(conn, f"level_{level}_upto") if level > 1 else _newest_merged(conn)
             # its documents count as the next level's at once: a removal mid-move looks in both
             conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                              ((level, "moving"), (-1, "moved_key"), (newest, "moving_upto"),
