@@ -185,6 +185,8 @@ def _disk(db: str, n: int) -> dict[str, Any]:
 #: batches of query_many and check_many, and the jobs they run with: several batches per
 #: sample, so that workers prepare one while this process answers another
 _MANY_BATCH, _MANY_JOBS = 100, (1, 2)
+#: the query_many runs: (jobs, verify); each mode's first run gives the answers its others are compared to
+_MANY_RUNS = ((1, "full"), (2, "full"), (2, "shingles"))
 
 
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
@@ -242,39 +244,54 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
 
     queries = [Document(i, t) for i, t in present + absent]
     is_present = [True] * len(present) + [False] * len(absent)
-    found = {"present_found_original": 0, "present_with_match": 0, "absent_with_match": 0}
-    start = time.perf_counter()
-    results = [index.query(q, limit=10) for q in queries]
-    total = time.perf_counter() - start
-    parts = clock.take()
-    parts["verify"] = total - sum(parts.values())  # the rest: IDF table, verification, ranking
-    out["query"] = _split(len(queries), total, parts)
-    for q, here, matches in zip(queries, is_present, results, strict=True):
-        if here:
-            found["present_with_match"] += bool(matches)
-            found["present_found_original"] += any(m.id == q.id[2:] for m in matches)
-        else:
-            found["absent_with_match"] += bool(matches)
-    out["query"].update(found)
+    statuses_by_mode = {}
+    for key, verify in (("query", "full"), ("query_shingles", "shingles")):
+        found = {"present_found_original": 0, "present_with_match": 0, "absent_with_match": 0}
+        results: list[Any] = []
+        halves = []
+        start = time.perf_counter()
+        for part in (queries[:len(present)], queries[len(present):]):  # edited copies, then unseen
+            part_start, prepare_before = time.perf_counter(), clock.seconds.get("prepare", 0.0)
+            results += [index.query(q, limit=10, verify=verify) for q in part]
+            prepared = clock.seconds.get("prepare", 0.0) - prepare_before
+            halves.append((len(part), time.perf_counter() - part_start - prepared))
+        total = time.perf_counter() - start
+        parts = clock.take()
+        parts["verify"] = total - sum(parts.values())  # the rest: IDF table, verification, ranking
+        out[key] = _split(len(queries), total, parts)
+        out[key]["verify_mode"] = verify
+        # store-only rates of the two halves of the sample
+        out[key]["store_per_s_edited_copies"] = _rate(*halves[0])
+        out[key]["store_per_s_unseen"] = _rate(*halves[1])
+        for q, here, matches in zip(queries, is_present, results, strict=True):
+            if here:
+                found["present_with_match"] += bool(matches)
+                found["present_found_original"] += any(m.id == q.id[2:] for m in matches)
+            else:
+                found["absent_with_match"] += bool(matches)
+        out[key].update(found)
+        statuses_by_mode[verify] = [matches[0].relation if matches else "new" for matches in results]
+    out["query_shingles"]["same_status_as_full"] = sum(
+        a == b for a, b in zip(statuses_by_mode["full"], statuses_by_mode["shingles"], strict=True))
 
     # query_many over a larger sample (worker processes take ~1 s to start): batches prepared
     # here (jobs 1) or on worker processes while this one answers the batch before (jobs 2)
     many_present, many_absent = query_sample(path, absent_path, n, batch_sample, seed=1)
     many = [Document(i, t) for i, t in many_present + many_absent]
     out["query_many"] = []
-    first: list[list[tuple[str, str]]] | None = None
-    for batch_jobs in _MANY_JOBS:
+    first: dict[str, list[list[tuple[str, str]]]] = {}  # per verify mode, the first run's answers
+    for batch_jobs, verify in _MANY_RUNS:
         start = time.perf_counter()
-        answers = index.query_many(many, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs)
+        answers = index.query_many(many, limit=10, batch_size=_MANY_BATCH, jobs=batch_jobs, verify=verify)
         total = time.perf_counter() - start
         clock.take()
         found = [[(m.id, m.relation) for m in r] for r in answers]
-        first = found if first is None else first
         out["query_many"].append({
-            "jobs": batch_jobs, "count": len(many), "seconds": round(total, 2), "per_s": _rate(len(many), total),
+            "jobs": batch_jobs, "verify": verify, "count": len(many), "seconds": round(total, 2),
+            "per_s": _rate(len(many), total),
             "present_found_original": sum(any(m == q.id[2:] for m, _ in f) for q, f in zip(many, found, strict=True)
                                           if q.id.startswith("q-")),
-            "same_answers": found == first})
+            "same_answers": found == first.setdefault(verify, found)})
 
     # band-key look-up only (what an LSH query returns: candidates, nothing verified)
     entries = index._entries(queries)  # noqa: SLF001 - the benchmark times the store's steps
@@ -307,6 +324,18 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["check_many"].append({
             "jobs": batch_jobs, "count": len(to_check), "seconds": round(total, 2),
             "per_s": _rate(len(to_check), total), "statuses": dict(Counter(v.status for v in verdicts))})
+    # checks verified by shingles, their documents removed again afterwards
+    shingle_checks = [Document("s-" + q.id, q.text) for q in queries]
+    counted: Counter[str] = Counter()
+    start = time.perf_counter()
+    for c in shingle_checks:
+        counted[index.check(c, limit=10, verify="shingles").status] += 1
+    total = time.perf_counter() - start
+    out["check_shingles"] = _split(len(shingle_checks), total, clock.take())
+    out["check_shingles"]["statuses"] = dict(counted)
+    for c in shingle_checks:
+        index.remove(c.id)
+    clock.take()
     statuses: dict[str, int] = {}
     start = time.perf_counter()
     for c in checks:
@@ -463,14 +492,30 @@ def render(m: dict[str, Any]) -> str:
                      f"{q['present_found_original']}/{m['sample'] // 2} edited copies found, "
                      f"{q['absent_with_match']}/{m['sample'] // 2} unseen matched |")
         many = m.get("batch_sample", 0)
+        if "query_shingles" in d:
+            qs = d["query_shingles"]
+            lines.append(f"| {n:,} | dedup query, verify shingles | {qs['per_s']} | {qs['prepare_seconds']} | "
+                         f"{qs['store_seconds']} | {qs['store_per_s']} | store-only {qs['store_per_s_edited_copies']}/s"
+                         f" edited copies, {qs['store_per_s_unseen']}/s unseen (full: "
+                         f"{q['store_per_s_edited_copies']} and {q['store_per_s_unseen']}); "
+                         f"{qs['present_found_original']}/{m['sample'] // 2} edited copies found, "
+                         f"{qs['absent_with_match']}/{m['sample'] // 2} unseen matched; "
+                         f"{qs['same_status_as_full']}/{m['sample']} statuses as full's |")
         for qm in d.get("query_many", []):
-            lines.append(f"| {n:,} | dedup query_many (batch {_MANY_BATCH}, jobs {qm['jobs']}) | {qm['per_s']} | | | | "
-                         f"{qm['count']:,} queries; {qm['present_found_original']}/{many // 2} edited copies found; "
-                         f"answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} jobs 1's |")
+            verify = qm.get("verify", "full")
+            same = "" if verify != "full" else (
+                f"; answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} jobs 1's")
+            lines.append(f"| {n:,} | dedup query_many (batch {_MANY_BATCH}, jobs {qm['jobs']}, verify {verify}) | "
+                         f"{qm['per_s']} | | | | {qm['count']:,} queries; {qm['present_found_original']}/{many // 2} "
+                         f"edited copies found{same} |")
         lines.append(f"| {n:,} | dedup band-key lookup only | | | {d['lookup_only']['seconds']} | "
                      f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
         lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
                      f"{c['store_per_s']} | {c['statuses']} |")
+        if "check_shingles" in d:
+            cs = d["check_shingles"]
+            lines.append(f"| {n:,} | dedup check, verify shingles | {cs['per_s']} | {cs['prepare_seconds']} | "
+                         f"{cs['store_seconds']} | {cs['store_per_s']} | {cs['statuses']} |")
         for cm in d.get("check_many", []):
             lines.append(f"| {n:,} | dedup check_many (batch {_MANY_BATCH}, jobs {cm['jobs']}) | {cm['per_s']} | | | | "
                          f"{cm['count']:,} checks: {cm['statuses']} |")

@@ -57,8 +57,11 @@ from dedup.store import (
     Progress,
     ReaderSpec,
     Stored,
+    StoredShingles,
+    Verify,
     check_format,
     decode_body,
+    decode_shingles,
     encode_body,
     eviction_cutoff,
     resolve_config,
@@ -327,13 +330,15 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return count
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None) -> list[list[Match]]:
+                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
         """Each entry queried, then added, under ``WATCH`` of its keys: retried when a related
         document arrives in between."""
         self._check_open()
-        return [self._check_entry(e, limit=limit, align=align, candidates=candidates) for e in entries]
+        return [self._check_entry(e, limit=limit, align=align, candidates=candidates, verify=verify)
+                for e in entries]
 
-    def _check_entry(self, entry: Entry, *, limit: int, align: bool, candidates: int | None) -> list[Match]:
+    def _check_entry(self, entry: Entry, *, limit: int, align: bool, candidates: int | None,
+                     verify: Verify) -> list[Match]:
         doc_id = entry.doc.id
         # a write under the same id changes no answer (a document never matches its own id)
         watched = [self._key("dk", k) for k in _keys(entry.doc_keys)]
@@ -347,7 +352,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
                         # reads go through other connections; the WATCH on this one still sees
                         # every write made to the watched keys by anyone
                         matches = self._matches(self._redis, entry, limit=limit, align=align, exclude=doc_id,
-                                                candidates=candidates)
+                                                candidates=candidates, verify=verify)
                         pipe.multi()
                         self._add_script(args=self._add_args(entry), client=pipe)
                         pipe.execute()
@@ -395,10 +400,22 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return {int(reply[i]): [reply[i + 1], reply[i + 2]] for i in range(0, len(reply), 3)}
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
+        return [_stored(fields) for fields in self._hashes(reader, handles) if fields]
+
+    def _load_shingles(self, reader: Any, handles: Sequence[Any]) -> list[StoredShingles]:
+        out = []
+        for fields in self._hashes(reader, handles):
+            if fields:
+                text, shingles = decode_shingles(fields[b"body"])
+                out.append(StoredShingles(_document(fields, text), shingles, float(fields.get(b"added", 0.0))))
+        return out
+
+    def _hashes(self, reader: Any, handles: Sequence[Any]) -> list[dict[bytes, bytes]]:
+        """The document hashes of ``handles``, in order (empty where gone)."""
         pipe = reader.pipeline(transaction=False)
         for handle in handles:
             pipe.hgetall(self._key("doc", str(handle)))
-        return [_stored(fields) for fields in pipe.execute() if fields]
+        return cast(list[dict[bytes, bytes]], pipe.execute())
 
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
                      ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
@@ -524,7 +541,10 @@ def _glob_escaped(text: str) -> str:
 
 def _stored(fields: Mapping[bytes, bytes]) -> Stored:
     text, features = decode_body(fields[b"body"])
+    return Stored(_document(fields, text), features, float(fields.get(b"added", 0.0)))
+
+
+def _document(fields: Mapping[bytes, bytes], text: str) -> Document:
     extra = {name: _text(fields[name.encode()]) for name in _DOC_FIELDS if name.encode() in fields}
-    doc = Document(_text(fields[b"id"]), text, path=extra.get("path", ""), title=extra.get("title") or None,
-                   url=extra.get("url") or None, date=extra.get("date") or None, source=extra.get("source") or None)
-    return Stored(doc, features, float(fields.get(b"added", 0.0)))
+    return Document(_text(fields[b"id"]), text, path=extra.get("path", ""), title=extra.get("title") or None,
+                    url=extra.get("url") or None, date=extra.get("date") or None, source=extra.get("source") or None)

@@ -23,7 +23,11 @@ Settings (defaults in brackets):
 - ``DEDUP_MATCH_LIMIT`` [5]: matches kept per item;
 - ``DEDUP_CANDIDATES`` [None: ``max(4 * DEDUP_MATCH_LIMIT, max_bucket)``]: stored documents
   verified at most per item (``candidates`` of :meth:`~dedup.store.BaseSyndicationIndex.query`):
-  fewer is faster when a story comes in hundreds of copies.
+  fewer is faster when a story comes in hundreds of copies;
+- ``DEDUP_VERIFY`` [``"full"``]: how candidates are verified (``verify`` of
+  :meth:`~dedup.store.BaseSyndicationIndex.query`): ``"full"`` compares sentences (every
+  status); ``"shingles"`` compares word n-grams only, several times faster for items that
+  match (duplicates and syndicated copies; rewrites pass as ``new``).
 
 Every item with text is checked and added (:meth:`~dedup.store.BaseSyndicationIndex.check`),
 dropped ones included: a reprint seen tomorrow is still recognised. Counts go to the crawl
@@ -39,7 +43,7 @@ from typing import Any
 import xxhash
 
 from dedup.errors import ConfigError
-from dedup.store import BaseSyndicationIndex, Verdict, check_candidates, open_index
+from dedup.store import BaseSyndicationIndex, Verdict, Verify, check_candidates, check_verify, open_index
 from dedup.types import Document
 
 try:
@@ -74,7 +78,8 @@ class SyndicationPipeline:
 
     def __init__(self, index: str, *, text_field: str = "text", id_field: str = "url", action: str = "drop",
                  drop_statuses: tuple[str, ...] = ("duplicate", "syndicated"), limit: int = 5,
-                 candidates: int | None = None, namespace: str = "dedup", stats: Any = None) -> None:
+                 candidates: int | None = None, verify: Verify = "full", namespace: str = "dedup",
+                 stats: Any = None) -> None:
         if action not in ACTIONS:
             raise ConfigError(f"DEDUP_ACTION must be one of {', '.join(ACTIONS)}, got {action!r}")
         unknown = [s for s in drop_statuses if s not in STATUSES[1:]]
@@ -86,6 +91,11 @@ class SyndicationPipeline:
             self.candidates = check_candidates(candidates)
         except ConfigError as exc:
             raise ConfigError(f"DEDUP_CANDIDATES: {exc}") from None
+        try:
+            check_verify(verify)
+        except ConfigError as exc:
+            raise ConfigError(f"DEDUP_VERIFY: {exc}") from None
+        self.verify: Verify = verify
         self.location = index
         self.text_field = text_field
         self.id_field = id_field
@@ -110,6 +120,7 @@ class SyndicationPipeline:
             drop_statuses=tuple(settings.getlist("DEDUP_DROP_STATUSES", ["duplicate", "syndicated"])),
             limit=_int_setting(settings, "DEDUP_MATCH_LIMIT", 5),
             candidates=_int_setting(settings, "DEDUP_CANDIDATES", None),
+            verify=settings.get("DEDUP_VERIFY", "full"),
             namespace=settings.get("DEDUP_NAMESPACE", "dedup"),
             stats=crawler.stats,
         )
@@ -138,7 +149,7 @@ class SyndicationPipeline:
         doc_id = str(doc_id) if doc_id else f"xxh64:{xxhash.xxh64_hexdigest(text.encode('utf-8'))}"
         document = Document(doc_id, text, url=_text(adapter.get("url")), title=_text(adapter.get("title")),
                             date=_text(adapter.get("date")), source=_text(adapter.get("source")))
-        verdict = self.index.check(document, limit=self.limit, candidates=self.candidates)
+        verdict = self.index.check(document, limit=self.limit, candidates=self.candidates, verify=self.verify)
         self._count(verdict.status)
         if self.action == "drop":
             if verdict.status in self.drop_statuses and verdict.best is not None:

@@ -141,6 +141,11 @@ APPLICATION_ID = 0x64647570
 QUERY_TIME_FIELDS = frozenset({"max_bucket", "passage_max_bucket", "passage_min_hits", "boilerplate_min_docs"})
 
 Status = Literal["new", "duplicate", "syndicated", "rewrite", "partial"]
+#: How a query verifies its candidates (``verify=``): ``"full"`` compares their sentences as a
+#: scan does (every relation, scores and evidence); ``"shingles"`` compares their word n-gram
+#: hashes only (:func:`shingle_verification`: copies and syndicated versions, no rewrites).
+Verify = Literal["full", "shingles"]
+VERIFY_MODES: tuple[Verify, ...] = ("full", "shingles")
 #: ``progress(stage, done, total)``, as in :mod:`dedup.scan`.
 Progress = Callable[[str, int, int], None]
 T = TypeVar("T")
@@ -263,6 +268,17 @@ class Stored:
     added: float
 
 
+@dataclass(frozen=True, slots=True)
+class StoredShingles:
+    """A document loaded back for ``verify="shingles"``: the document and its word n-gram
+    hashes (:attr:`~dedup.verify.TextFeatures.shingles`), the rest of its features left
+    encoded."""
+
+    doc: Document
+    shingles: np.ndarray
+    added: float
+
+
 # ---------------------------------------------------------------------------------------
 # Encoding shared by the backends (JSON and plain strings: no pickle in files users keep)
 
@@ -369,6 +385,10 @@ class BaseSyndicationIndex(ABC):
         """The stored documents of ``handles`` (missing ones left out)."""
 
     @abstractmethod
+    def _load_shingles(self, reader: Any, handles: Sequence[Any]) -> list[StoredShingles]:
+        """:meth:`_load` with the word n-gram hashes of the features only (``verify="shingles"``)."""
+
+    @abstractmethod
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
                      ) -> tuple[dict[str | None, np.ndarray], dict[str | None, int]]:
         """``(df, totals)``: per language, how many documents contain each needed word (the
@@ -388,12 +408,12 @@ class BaseSyndicationIndex(ABC):
 
     @abstractmethod
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None) -> list[list[Match]]:
+                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
         """Query, then add, each entry in order (each sees the ones before it), each as one
         atomic step against other writers; the matches of each."""
 
     def query(self, text_or_document: str | Document, *, limit: int = 10, align: bool = False,
-              candidates: int | None = None) -> list[Match]:
+              candidates: int | None = None, verify: Verify = "full") -> list[Match]:
         """Stored documents related to a text or document, strongest first (nothing is added).
 
         A :class:`~dedup.types.Document` never matches its own id. With ``align=True`` each
@@ -405,31 +425,40 @@ class BaseSyndicationIndex(ABC):
         most of a query's cost where many stored documents share keys with the text (a story
         syndicated hundreds of times): fewer is faster, and the matches are then the
         strongest among those verified.
+
+        ``verify``: ``"full"`` (default) compares the sentences of each candidate with the text's,
+        as ``dedup scan`` does; ``"shingles"`` compares their word n-gram hashes only
+        (:func:`shingle_verification`): several times faster where candidates are found, it
+        tells duplicates and syndicated copies (and texts sharing at least
+        ``config.doc_threshold`` of their n-grams, as ``partial``) but not rewrites, and gives
+        Jaccard and containment scores without evidence; ``align`` needs ``"full"``.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        check_verify(verify, align)
         document, own_id = self._as_document(text_or_document)
         entry = self._entries([document])[0]
         return self._read(lambda reader: self._matches(reader, entry, limit=limit, align=align, exclude=own_id,
-                                                       candidates=candidates))
+                                                       candidates=candidates, verify=verify))
 
     def check(self, document: Document, *, limit: int = 10, align: bool = False,
-              added: float | None = None, candidates: int | None = None) -> Verdict:
+              added: float | None = None, candidates: int | None = None, verify: Verify = "full") -> Verdict:
         """Query, then add ``document``, as one atomic step against other writers: two crawlers
         checking copies of one story at the same moment cannot both get ``new``.
 
-        ``added`` (unix seconds, default now) is the time eviction goes by; ``candidates``: see
-        :meth:`query`.
+        ``added`` (unix seconds, default now) is the time eviction goes by; ``candidates`` and
+        ``verify``: see :meth:`query`.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        check_verify(verify, align)
         entry = self._entries([document], added, store=True)[0]
         return Verdict.from_matches(self._check_entries([entry], limit=limit, align=align,
-                                                        candidates=candidates)[0])
+                                                        candidates=candidates, verify=verify)[0])
 
     def query_many(self, items: Iterable[str | Document], *, limit: int = 10, align: bool = False,
-                   candidates: int | None = None, batch_size: int = 500, jobs: int | None = 1,
-                   progress: Progress | None = None) -> list[list[Match]]:
+                   candidates: int | None = None, verify: Verify = "full", batch_size: int = 500,
+                   jobs: int | None = 1, progress: Progress | None = None) -> list[list[Match]]:
         """:meth:`query` for many texts or documents: the matches of each, in order.
 
         With ``jobs`` > 1 (0 or None: one per core), batches of ``batch_size`` are answered on
@@ -443,6 +472,7 @@ class BaseSyndicationIndex(ABC):
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        check_verify(verify, align)
         _refuse_one_text(items, "query_many")
         own_ids: deque[str | None] = deque()
 
@@ -452,7 +482,7 @@ class BaseSyndicationIndex(ABC):
                 own_ids.append(own_id)
                 yield document
 
-        options: dict[str, Any] = {"limit": limit, "align": align, "candidates": candidates}
+        options: dict[str, Any] = {"limit": limit, "align": align, "candidates": candidates, "verify": verify}
         out: list[list[Match]] = []
 
         def collect(answered: Iterable[list[list[Match]]]) -> None:
@@ -475,9 +505,9 @@ class BaseSyndicationIndex(ABC):
         return out
 
     def _answer(self, reader: Any, *, entries: Sequence[Entry], excludes: Sequence[str | None], limit: int,
-                align: bool, candidates: int | None) -> list[list[Match]]:
+                align: bool, candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
         """The matches of each of a batch of entries, from one view of the index."""
-        return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates)
+        return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates, verify=verify)
                 for e, x in zip(entries, excludes, strict=True)]
 
     def _reader_spec(self) -> ReaderSpec | None:
@@ -485,8 +515,8 @@ class BaseSyndicationIndex(ABC):
         return None
 
     def check_many(self, documents: Iterable[Document], *, limit: int = 10, align: bool = False,
-                   added: float | None = None, candidates: int | None = None, batch_size: int = 500,
-                   jobs: int | None = 1, progress: Progress | None = None) -> list[Verdict]:
+                   added: float | None = None, candidates: int | None = None, verify: Verify = "full",
+                   batch_size: int = 500, jobs: int | None = 1, progress: Progress | None = None) -> list[Verdict]:
         """:meth:`check` for many documents, in order: the verdict of each, as if checked one
         after the other (a document matches the ones before it, in the index or in ``documents``).
 
@@ -500,11 +530,12 @@ class BaseSyndicationIndex(ABC):
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
+        check_verify(verify, align)
         _refuse_one_text(documents, "check_many")
         out: list[Verdict] = []
         for entries in self._prepared_batches(documents, batch_size, added, jobs):
             out += [Verdict.from_matches(m) for m in
-                    self._check_entries(entries, limit=limit, align=align, candidates=candidates)]
+                    self._check_entries(entries, limit=limit, align=align, candidates=candidates, verify=verify)]
             if progress is not None:
                 progress("check", len(out), 0)
         return out
@@ -577,7 +608,7 @@ class BaseSyndicationIndex(ABC):
         return entry
 
     def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
-                 exclude: str | None, candidates: int | None = None) -> list[Match]:
+                 exclude: str | None, candidates: int | None = None, verify: Verify = "full") -> list[Match]:
         """Candidates by band keys, verified against the stored documents, strongest first."""
         check_limit(limit)
         cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
@@ -590,6 +621,8 @@ class BaseSyndicationIndex(ABC):
         # the queried document's own stored version (a re-fetched page) is no candidate: it is
         # loaded, if among the first, in one more place and dropped, so that it takes no slot
         wanted = keep[:cap + 1] if exclude is not None else keep[:cap]
+        if verify == "shingles":
+            return self._shingle_matches(reader, entry, wanted, limit=limit, exclude=exclude, cap=cap)
         stored = [s for s in self._load(reader, wanted) if s.doc.id != exclude][:cap]
         if not stored:
             return []
@@ -625,6 +658,19 @@ class BaseSyndicationIndex(ABC):
                      for m, s in found]
         return [m for m, _ in found]
 
+    def _shingle_matches(self, reader: Any, entry: Entry, wanted: Sequence[Any], *, limit: int,
+                         exclude: str | None, cap: int) -> list[Match]:
+        """``verify="shingles"``: the candidates verified by their word n-gram hashes alone."""
+        related: list[tuple[Relation, Verification, StoredShingles]] = []
+        for s in [s for s in self._load_shingles(reader, wanted) if s.doc.id != exclude][:cap]:
+            result = shingle_verification(entry.features.shingles, s.shingles, self.config)
+            if result.relation is not None:
+                related.append((result.relation, result, s))
+        related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[2].added,
+                                     rs[2].doc.id))
+        return [Match(s.doc.id, relation, result.scores, result.reason, s.added, s.doc.url, s.doc.title,
+                      s.doc.date, s.doc.source) for relation, result, s in related[:limit]]
+
     def _idf(self, reader: Any, entry: Entry, stored: Sequence[Stored]) -> IdfTable:
         """IDF over the stored corpus plus the queried document, for the words verification needs."""
         parts: dict[str | None, list[np.ndarray]] = {entry.language: [entry.words]}
@@ -644,6 +690,41 @@ class BaseSyndicationIndex(ABC):
         if isinstance(text_or_document, str):
             return Document("<query>", text_or_document), None
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
+
+
+def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Verification:
+    """Verify two texts by their word n-gram hashes alone (``verify="shingles"``): sorted
+    distinct :attr:`~dedup.verify.TextFeatures.shingles`.
+
+    The document-level rules of :class:`~dedup.verify.Verifier`, with the same Jaccard and
+    containment (shared n-grams over the smaller set): ``duplicate`` from a Jaccard of 0.8,
+    ``syndicated`` from a containment of 0.6, else ``partial`` from ``config.doc_threshold``
+    of Jaccard; nothing else is related (a rewrite keeps few n-grams: the sentence
+    comparison of ``verify="full"`` finds it). No sentence matches: no evidence.
+
+    >>> shingle_verification(np.arange(10), np.arange(9), ScanConfig()).relation
+    'duplicate'
+    >>> shingle_verification(np.arange(10), np.arange(7, 20), ScanConfig()).reason
+    'not related: 6 shared 5-word n-grams, Jaccard 0.30, containment 0.60... (sentences not compared)'
+    """
+    n_a, n_b = len(a), len(b)
+    if not n_a or not n_b:
+        return Verification(False, None, {"jaccard": 0.0, "containment": 0.0}, (),
+                            "not related: no word n-grams to compare")
+    common = len(np.intersect1d(a, b, assume_unique=True))
+    jaccard = common / (n_a + n_b - common)
+    containment = common / min(n_a, n_b)
+    scores = {"jaccard": round(jaccard, 4), "containment": round(containment, 4)}
+    relation: Relation | None = None
+    if jaccard >= 0.8:
+        relation = "duplicate"
+    elif containment >= 0.6:
+        relation = "syndicated"
+    elif jaccard >= config.doc_threshold:
+        relation = "partial"
+    why = (f"{common} shared {config.ngram}-word n-grams, Jaccard {jaccard:.2f}, containment {containment:.2f}"
+           f" of the shorter text (sentences not compared)")
+    return Verification(relation is not None, relation, scores, (), why if relation else "not related: " + why)
 
 
 def _feature_sizes(features: TextFeatures) -> tuple[str | None, int, int, int]:
@@ -782,6 +863,15 @@ def check_limit(limit: Any) -> None:
         raise ConfigError(f"limit must be an integer >= 1, got {limit!r}")
 
 
+def check_verify(verify: Any, align: bool = False) -> None:
+    """:class:`ConfigError` unless ``verify`` is one of :data:`VERIFY_MODES` (and ``"full"``
+    where an alignment is asked for: it reads the sentences that ``"shingles"`` skips)."""
+    if verify not in VERIFY_MODES:
+        raise ConfigError(f"verify must be one of {', '.join(map(repr, VERIFY_MODES))}, got {verify!r}")
+    if align and verify != "full":
+        raise ConfigError(f"align=True needs verify='full' (an alignment compares sentences), got verify={verify!r}")
+
+
 def check_candidates(candidates: Any) -> int | None:
     """``candidates`` as given to a query (None or an integer >= 1), or :class:`ConfigError`."""
     if candidates is not None and (isinstance(candidates, bool) or not isinstance(candidates, int)
@@ -910,6 +1000,22 @@ def decode_body(body: bytes) -> tuple[str, TextFeatures]:
     (n,) = _TEXT_LENGTH.unpack_from(raw)
     at = _TEXT_LENGTH.size
     return raw[at:at + n].decode("utf-8"), TextFeatures.from_bytes(raw[at + n:])
+
+
+def _tmp_shingles_from_bytes(blob: bytes, at: int = 0) -> np.ndarray:
+    from dedup.verify import _HEADER
+    n, w, k, _, _ = _HEADER.unpack_from(blob, at)
+    at += _HEADER.size + 8 * w + 8 * (n + 1) + 16 * n + 4 * n
+    return np.frombuffer(blob, dtype=np.uint32, count=k, offset=at)
+
+
+def decode_shingles(body: bytes) -> tuple[str, np.ndarray]:
+    """The text and the word n-gram hashes of an :func:`encode_body` body (the other features
+    are not decoded)."""
+    raw = zlib.decompress(body)
+    (n,) = _TEXT_LENGTH.unpack_from(raw)
+    at = _TEXT_LENGTH.size
+    return raw[at:at + n].decode("utf-8"), _tmp_shingles_from_bytes(raw, at + n)
 
 
 def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -1596,12 +1702,19 @@ class SyndicationIndex(BaseSyndicationIndex):
                      stored_keys(entry.passage_keys), entry.words, entry.added, entry.payload)
 
     def _load(self, reader: Any, handles: Sequence[Any]) -> list[Stored]:
-        conn: sqlite3.Connection = reader
-        rows: dict[Any, Stored] = {}
+        return self._rows(reader, handles, _stored_from_row)
+
+    def _load_shingles(self, reader: Any, handles: Sequence[Any]) -> list[StoredShingles]:
+        return self._rows(reader, handles, _shingles_from_row)
+
+    @staticmethod
+    def _rows(conn: sqlite3.Connection, handles: Sequence[Any], decode: Callable[[Sequence[Any]], T]) -> list[T]:
+        """``decode`` of the ``docs`` rows of ``handles``, in their order (missing ones left out)."""
+        rows: dict[Any, T] = {}
         for chunk in _chunks(list(handles)):
             for row in conn.execute(f"SELECT {_DOC_COLUMNS} FROM docs WHERE rowid IN ({_marks(len(chunk))})",
                                     chunk):
-                rows[row[0]] = _stored_from_row(row)
+                rows[row[0]] = decode(row)
         return [rows[h] for h in handles if h in rows]
 
     def _frequencies(self, reader: Any, needed: Mapping[str | None, np.ndarray]
@@ -1623,13 +1736,13 @@ class SyndicationIndex(BaseSyndicationIndex):
         return ReaderSpec(self._file, json.dumps(self.config.to_dict()), options)
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None) -> list[list[Match]]:
+                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
         """All of ``entries`` in one write transaction: each is queried, then added."""
         def work(conn: sqlite3.Connection) -> list[list[Match]]:
             out = []
             for entry in entries:
                 out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
-                                         candidates=candidates))
+                                         candidates=candidates, verify=verify))
                 self._insert(conn, [entry], move=False)
             _move_levels(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
             return out
@@ -1715,10 +1828,18 @@ def _level_sizes(conn: sqlite3.Connection, counts: Mapping[str, int]) -> list[in
 
 
 def _stored_from_row(row: Sequence[Any]) -> Stored:
-    _, doc_id, added, date, url, title, source, path, _language, body = row
-    text, features = decode_body(body)
-    doc = Document(doc_id, text, path=path or "", title=title, url=url, date=date, source=source)
-    return Stored(doc, features, float(added))
+    text, features = decode_body(row[-1])
+    return Stored(_document_of_row(row, text), features, float(row[2]))
+
+
+def _shingles_from_row(row: Sequence[Any]) -> StoredShingles:
+    text, shingles = decode_shingles(row[-1])
+    return StoredShingles(_document_of_row(row, text), shingles, float(row[2]))
+
+
+def _document_of_row(row: Sequence[Any], text: str) -> Document:
+    _, doc_id, _added, date, url, title, source, path, _language, _body = row
+    return Document(doc_id, text, path=path or "", title=title, url=url, date=date, source=source)
 
 
 def open_index(path_or_url: str | os.PathLike[str], config: ScanConfig | None = None, **options: Any

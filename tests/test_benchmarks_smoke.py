@@ -357,8 +357,14 @@ def test_index_bench_command_line(generated, tmp_path):
     # query_many on worker processes answers as in this one; check_many's documents were
     # removed again, so both runs of it meet the same index
     d = run["dedup"]
-    assert [q["jobs"] for q in d["query_many"]] == [1, 2] and all(q["same_answers"] for q in d["query_many"])
+    assert [(q["jobs"], q["verify"]) for q in d["query_many"]] == [(1, "full"), (2, "full"), (2, "shingles")]
+    assert all(q["same_answers"] for q in d["query_many"])
     assert all(q["count"] == 16 and q["present_found_original"] > 0 for q in d["query_many"])
+    # verify="shingles": the same edited copies found, every rate measured
+    quick = d["query_shingles"]
+    assert quick["verify_mode"] == "shingles" and 0 < quick["present_found_original"] <= 5
+    assert quick["store_per_s_edited_copies"] > 0 and quick["store_per_s_unseen"] > 0
+    assert 0 < quick["same_status_as_full"] <= 10 and sum(d["check_shingles"]["statuses"].values()) == 10
     statuses = [c["statuses"] for c in d["check_many"]]
     assert statuses[0] == statuses[1] and sum(statuses[0].values()) == 16 and statuses[0].get("duplicate")
     assert d["reopen_documents"] == 70
@@ -456,3 +462,4 @@ def test_redis_bench_command_line(generated, tmp_path):
     for backend in (d, x):  # what each stored on the server, deleted again afterwards
         assert backend["memory"]["bytes_per_doc"] > 0 and backend["memory"]["keys_per_doc"] > 0
         assert backend["cleared_keys"] > 0
+

@@ -90,6 +90,26 @@ def test_query_on_worker_processes_answers_alike(runner, tmp_path, corpus):
     assert [r["matches"][0]["id"] for r in one["results"][2:]] == [r["id"] for r in one["results"][2:]]
 
 
+def test_verify_shingles_in_query_and_check(runner, tmp_path, corpus):
+    db = str(tmp_path / "i.db")
+    runner.invoke(index, ["add", "--db", db, str(corpus)])
+    copy = tmp_path / "copy.txt"
+    copy.write_text(seed_path("003").read_text(encoding="utf-8") + "\n\nUne ligne de plus.", encoding="utf-8")
+    args = ["query", "--db", db, str(seed_path("000")), str(copy), "--verify", "shingles"]
+    rewrite, reprint = json.loads(runner.invoke(index, [*args, "--format", "json"]).output)["results"]
+    assert rewrite["status"] == "new"  # a rewrite shares too few n-grams: found by --verify full only
+    assert reprint["status"] == "duplicate" and reprint["matches"][0]["id"] == seed_path("003").name
+    assert set(reprint["matches"][0]["scores"]) == {"jaccard", "containment"} and not reprint["matches"][0]["evidence"]
+    table = runner.invoke(index, args).output.splitlines()
+    row = next(line for line in table if line.startswith(str(copy)))
+    assert row.split()[1:5] == ["duplicate", seed_path("003").name, "duplicate", "-"]
+    checked = runner.invoke(index, ["check", "--db", db, str(copy), "--verify", "shingles", "-f", "json"])
+    assert json.loads(checked.output)["results"][0]["status"] == "duplicate"
+    refused = runner.invoke(index, [*args, "--align"])
+    assert refused.exit_code == 2 and "align=True needs verify='full'" in refused.output
+    assert runner.invoke(index, [*args, "--verify", "fast"]).exit_code == 2
+
+
 def test_check_checks_in_order_then_adds(runner, tmp_path, corpus):
     db = str(tmp_path / "i.db")
     copy = tmp_path / "copy"

@@ -12,7 +12,7 @@ import pytest
 from test_store import _batch_inputs, _scores, _verdicts, seed, synthetic_docs
 
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
-from dedup.store import open_index
+from dedup.store import SyndicationIndex, open_index
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install 'dedup[redis]')")
 
@@ -246,6 +246,19 @@ def test_check_many_and_query_many_answer_as_one_at_a_time(redis_url, namespace)
         answers = many.query_many(queries, batch_size=4, jobs=2)
         assert [_scores(m) for m in answers] == [_scores(one.query(q)) for q in queries]
         assert "copy-2" not in [m.id for m in answers[2]]
+
+
+def test_shingles_mode_answers_as_sqlite_does(redis_url, namespace, tmp_path):
+    docs, queries = _batch_inputs()
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index, \
+            SyndicationIndex(tmp_path / "i.db") as local:
+        got = index.check_many(docs, added=50.0, batch_size=4, verify="shingles")
+        expected = local.check_many(docs, added=50.0, batch_size=4, verify="shingles")
+        assert _verdicts(got) == _verdicts(expected)
+        assert got[-1].status == "duplicate" and not got[-1].matches[0].evidence
+        answers = index.query_many(queries, verify="shingles", jobs=2)
+        assert [_scores(m) for m in answers] == [_scores(local.query(q, verify="shingles")) for q in queries]
+        assert answers[0] and all(set(m.scores) == {"jaccard", "containment"} for m in answers[0])
 
 
 def test_a_passage_bucket_counts_as_its_size_says(redis_url, namespace):

@@ -176,6 +176,22 @@ def test_pipeline_settings_are_checked(tmp_path):
             SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_CANDIDATES=bad))
     with pytest.raises(ConfigError, match="DEDUP_MATCH_LIMIT"):
         SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_MATCH_LIMIT="five"))
+    with pytest.raises(ConfigError, match="DEDUP_VERIFY: verify must be one of 'full', 'shingles'"):
+        SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_VERIFY="quick"))
+
+
+def test_pipeline_with_dedup_verify_shingles_tags_copies_not_rewrites(tmp_path):
+    pipeline = SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=str(tmp_path / "i.db"), DEDUP_ACTION="tag",
+                                                         DEDUP_VERIFY="shingles"))
+    assert pipeline.verify == "shingles"
+    pipeline.open_spider()
+    try:
+        statuses = [pipeline.process_item({"url": url, "text": text})["dedup_status"]
+                    for url, text in (("a", seed("003").text), ("b", seed("003").text + " Et une phrase de plus."),
+                                      ("c", seed("000").text))]
+        assert statuses == ["new", "duplicate", "new"]  # c rewrites a: found with verify "full" only
+    finally:
+        pipeline.close_spider()
 
 
 def test_pipeline_verifies_at_most_dedup_candidates(tmp_path):

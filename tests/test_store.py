@@ -15,6 +15,7 @@ import time
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import dedup.store as store
@@ -1095,3 +1096,85 @@ def test_summed_log_sums_the_signs_of_the_rows_holding_each_word():
         words, changes = summed_log(rows)
         assert words.tolist() == sorted(w for w, n in truth.items() if n)
         assert changes.tolist() == [truth[w] for w in words.tolist()]
+
+
+# -- verify="shingles" -----------------------------------------------------------------
+
+
+def _trimmed(doc: Document, new_id: str) -> Document:
+    """The document without its last two sentences (a trimmed syndicated copy)."""
+    return Document(new_id, doc.text.rsplit(". ", 2)[0] + ".")
+
+
+def test_shingle_verification_follows_the_document_level_rules():
+    config = ScanConfig()
+    verify = store.shingle_verification
+    a = np.arange(100, dtype=np.uint32)
+    assert verify(a, np.arange(80, dtype=np.uint32), config).relation == "duplicate"  # Jaccard 0.8
+    assert verify(a, np.arange(79, dtype=np.uint32), config).relation == "syndicated"  # containment 1
+    shifted = verify(a, np.arange(40, 140, dtype=np.uint32), config)  # 60 shared: Jaccard 0.43
+    assert shifted.relation == "syndicated" and shifted.scores == {"jaccard": 0.4286, "containment": 0.6}
+    # Jaccard from doc_threshold with containment under 0.6 (only a doc_threshold under ~0.43
+    # leaves room for it): partial
+    assert verify(a, np.arange(42, 142, dtype=np.uint32), ScanConfig(doc_threshold=0.4)).relation == "partial"
+    assert verify(a, np.arange(42, 142, dtype=np.uint32), ScanConfig(doc_threshold=0.45)).relation is None
+    unrelated = verify(a, np.arange(50, 160, dtype=np.uint32), config)
+    assert not unrelated.related and unrelated.reason.startswith("not related: 50 shared 5-word n-grams")
+    assert verify(a, np.empty(0, np.uint32), config).relation is None
+    assert verify(a, a, config).matches == ()
+
+
+def test_shingles_mode_matches_copies_as_full_mode_does_with_its_scores(tmp_path):
+    story = seed("003")
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([seed("001"), seed("002"), story, seed("004")])
+        for query in (Document("copy", story.text + "\n\nOne more line."), _trimmed(story, "trim")):
+            full = index.query(query)
+            quick = index.query(query, verify="shingles")
+            # full also finds the story's rewrites (001, 002), after the copy
+            assert [m.id for m in quick] == [story.id] == [m.id for m in full[:1]]
+            assert quick[0].relation == full[0].relation
+            # the same Jaccard and containment, computed from the stored n-gram hashes alone
+            assert dict(quick[0].scores) == {k: full[0].scores[k] for k in ("jaccard", "containment")}
+            assert quick[0].evidence == () and "sentences not compared" in quick[0].reason
+            assert quick[0].url == story.url and quick[0].added == full[0].added
+        assert index.query(story, verify="shingles") == []  # its own id
+        assert index.query("Rien a voir.", verify="shingles") == []
+
+
+def test_shingles_mode_misses_the_rewrites_full_mode_finds(tmp_path):
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([seed("001"), seed("002"), seed("003")])
+        rewrites = {m.id for m in index.query(seed("000")) if m.relation in ("rewrite", "partial")}
+        assert rewrites  # the passage keys bring the story's other versions...
+        quick = {m.id for m in index.query(seed("000"), verify="shingles")}
+        assert not rewrites & quick  # ...which share too few n-grams to pass on n-grams alone
+
+
+def test_check_and_batches_with_shingles_answer_as_one_at_a_time(tmp_path):
+    docs, queries = _batch_inputs()
+    with SyndicationIndex(tmp_path / "one.db") as one, SyndicationIndex(tmp_path / "many.db") as many:
+        expected = [one.check(d, added=50.0, verify="shingles") for d in docs]
+        got = many.check_many(docs, added=50.0, batch_size=4, verify="shingles")
+        assert _verdicts(got) == _verdicts(expected)
+        assert got[-1].status == "duplicate" and {m.id for m in got[-1].matches} >= {"copy-1", "copy-2"}
+        assert len(many) == len(docs) - 1
+        for jobs in (1, 2):
+            answers = many.query_many(queries, verify="shingles", batch_size=4, jobs=jobs)
+            assert [_scores(m) for m in answers] == [_scores(one.query(q, verify="shingles")) for q in queries]
+        # full and shingles agree on what both see: copies of one story
+        assert {m.id for m in many.query(queries[0], verify="shingles")} >= {"copy-1", "copy-2", "copy-3"}
+
+
+def test_verify_is_checked_before_any_work(tmp_path):
+    docs = synthetic_docs("v", 2, 3)
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        for call in (index.query, index.check):
+            with pytest.raises(ConfigError, match="verify must be one of 'full', 'shingles'"):
+                call(docs[0], verify="fast")  # type: ignore[arg-type]
+            with pytest.raises(ConfigError, match="align=True needs verify='full'"):
+                call(docs[0], align=True, verify="shingles")
+        for many in (index.query_many, index.check_many):
+            with pytest.raises(ConfigError, match="verify"):
+                many(docs, verify=None)  # type: ignore[arg-type]
+        assert len(index) == 0

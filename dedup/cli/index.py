@@ -21,7 +21,7 @@ from dedup.cli.progress import ProgressBars
 from dedup.config import ScanConfig
 from dedup.errors import DedupError
 from dedup.read import iter_documents
-from dedup.store import Verdict, open_index
+from dedup.store import VERIFY_MODES, Verdict, Verify, open_index
 from dedup.types import Document, Skipped
 
 FORMATS = ("table", "json")
@@ -166,7 +166,7 @@ def add(db: str, files: tuple[Path, ...], fmt: str, batch_size: int, whole_text_
 
 
 def _verdict_options(f: Any) -> Any:
-    """--limit, --candidates, --align, --batch-size, --jobs and --quiet of query and check."""
+    """--limit, --candidates, --verify, --align, --batch-size, --jobs and --quiet of query and check."""
     options = [
         click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
                      help="Matches reported per article."),
@@ -174,7 +174,12 @@ def _verdict_options(f: Any) -> Any:
                      help="Stored articles verified at most per article, those sharing the most band keys first "
                           "[default: max(4 x limit, max_bucket)]; fewer is faster when a story is stored in many "
                           "copies."),
-        click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON)."),
+        click.option("--verify", type=click.Choice(VERIFY_MODES), default="full", show_default=True,
+                     help="How candidates are verified: full compares their sentences (every relation, scores "
+                          "and evidence); shingles compares their word n-grams only, several times faster where "
+                          "matches are found (duplicates and syndicated copies, no rewrites, no evidence)."),
+        click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON; needs "
+                                                   "--verify full)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
                      help="Articles prepared, then answered, at a time."),
         click.option("-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
@@ -203,8 +208,10 @@ def _echo_verdicts(db: str, done: str, results: list[tuple[tuple[str, str | None
         if not verdict.matches:
             rows.append([doc_id, "new", "-", "-", "-", ""])
         for m in verdict.matches:
-            cover = max(m.scores.get("coverage_a", 0.0), m.scores.get("coverage_b", 0.0))
-            rows.append([doc_id, verdict.status, m.id, m.relation, f"{cover:.2f}", _snip(m.reason)])
+            # --verify shingles measures no coverage: its reason gives Jaccard and containment
+            cover = (f"{max(m.scores['coverage_a'], m.scores['coverage_b']):.2f}" if "coverage_a" in m.scores
+                     else "-")
+            rows.append([doc_id, verdict.status, m.id, m.relation, cover, _snip(m.reason)])
     seen = sum(1 for _, v in results if v.matches)
     out = [f"{len(results)} article(s) {done}, {seen} with a match in {db}"
            + (f", {len(skipped)} skipped" if skipped else "")]
@@ -223,8 +230,8 @@ def _bars(quiet: bool) -> ProgressBars:
 @_files_argument
 @_format_option
 @_verdict_options
-def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool,
-          batch_size: int, jobs: int, quiet: bool) -> None:
+def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, verify: Verify,
+          align: bool, batch_size: int, jobs: int, quiet: bool) -> None:
     """Find the stored articles that each article in FILES copies, syndicates or rewrites.
 
     Nothing is added. Each article gets a status: new (no match), or the strongest relation
@@ -240,8 +247,8 @@ def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: in
     # texts, not documents: a stored article matches itself
     texts = (doc.text for doc in _noted(_split(files, skipped), read))
     with open_index(db, create=False) as idx, _bars(quiet) as bars:
-        answers = idx.query_many(texts, limit=limit, align=align, candidates=candidates, batch_size=batch_size,
-                                 jobs=jobs, progress=bars.update)
+        answers = idx.query_many(texts, limit=limit, align=align, candidates=candidates, verify=verify,
+                                 batch_size=batch_size, jobs=jobs, progress=bars.update)
     _echo_verdicts(db, "queried", [(r, Verdict.from_matches(m)) for r, m in zip(read, answers, strict=True)],
                    skipped, fmt, {})
 
@@ -252,8 +259,8 @@ def query(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: in
 @_format_option
 @_verdict_options
 @click.option("--whole-text-only", is_flag=True, help="When the index is created: as for \"dedup index add\".")
-def check(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, align: bool,
-          batch_size: int, jobs: int, quiet: bool, whole_text_only: bool) -> None:
+def check(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: int | None, verify: Verify,
+          align: bool, batch_size: int, jobs: int, quiet: bool, whole_text_only: bool) -> None:
     """Check each article in FILES against the index, then add it (the index is created if missing).
 
     What a crawler does with each article it fetches, for a folder at once: articles are
@@ -270,7 +277,7 @@ def check(db: str, files: tuple[Path, ...], fmt: str, limit: int, candidates: in
     config = ScanConfig(passage_lsh=(0, 1)) if whole_text_only else None
     with open_index(db, config) as idx, _bars(quiet) as bars:
         verdicts = idx.check_many(_noted(_split(files, skipped), read), limit=limit, align=align, candidates=candidates,
-                                  batch_size=batch_size, jobs=jobs, progress=bars.update)
+                                  verify=verify, batch_size=batch_size, jobs=jobs, progress=bars.update)
         total = len(idx)
     _echo_verdicts(db, "checked and added", list(zip(read, verdicts, strict=True)), skipped, fmt,
                    {"documents": total})
