@@ -152,11 +152,26 @@ class SortedPairs(_Levels):
         >>> pairs.sums(np.array([3, 5, 7]))
         (array([ True, False,  True]), array([1, 0, 6]))
         """
-        keys, values = self.find(query)
-        at = np.searchsorted(query, keys)
         held = np.zeros(len(query), dtype=bool)
-        held[at] = True
-        return held, np.bincount(at, weights=values, minlength=len(query)).astype(np.int64)
+        sums = np.zeros(len(query), dtype=np.int64)
+        for keys, values in self._levels:
+            if not len(keys):
+                continue
+            at = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+            found = keys[at] == query
+            if not found.any():
+                continue
+            held |= found
+            first = at[found]
+            after = first + 1
+            if ((after < len(keys)) & (keys[np.minimum(after, len(keys) - 1)] == query[found])).any():
+                # some key has several pairs in this level: find them all
+                found_keys, found_values = _find(keys, values, query)
+                sums += np.bincount(np.searchsorted(query, found_keys), weights=found_values,
+                                    minlength=len(query)).astype(np.int64)
+            else:  # one pair per key (as FrequencyCache keeps them): no second search
+                sums[found] += values[first]
+        return held, sums
 
     def find(self, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, docs)`` of the pairs whose key is in ``query`` (sorted, distinct)."""

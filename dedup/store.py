@@ -99,7 +99,15 @@ from dedup.recent import (
 from dedup.scan import Fingerprinter
 from dedup.stages import Workspace
 from dedup.types import Document
-from dedup.verify import RELATIONS, IdfTable, Relation, TextFeatures, Verification, Verifier
+from dedup.verify import (
+    RELATIONS,
+    IdfTable,
+    Relation,
+    TextFeatures,
+    Verification,
+    Verifier,
+    shingle_verification,
+)
 
 if TYPE_CHECKING:
     from dedup.redis_store import RedisSyndicationIndex
@@ -692,41 +700,6 @@ class BaseSyndicationIndex(ABC):
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
 
 
-def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Verification:
-    """Verify two texts by their word n-gram hashes alone (``verify="shingles"``): sorted
-    distinct :attr:`~dedup.verify.TextFeatures.shingles`.
-
-    The document-level rules of :class:`~dedup.verify.Verifier`, with the same Jaccard and
-    containment (shared n-grams over the smaller set): ``duplicate`` from a Jaccard of 0.8,
-    ``syndicated`` from a containment of 0.6, else ``partial`` from ``config.doc_threshold``
-    of Jaccard; nothing else is related (a rewrite keeps few n-grams: the sentence
-    comparison of ``verify="full"`` finds it). No sentence matches: no evidence.
-
-    >>> shingle_verification(np.arange(10), np.arange(9), ScanConfig()).relation
-    'duplicate'
-    >>> shingle_verification(np.arange(10), np.arange(7, 20), ScanConfig()).reason
-    'not related: 6 shared 5-word n-grams, Jaccard 0.30, containment 0.60... (sentences not compared)'
-    """
-    n_a, n_b = len(a), len(b)
-    if not n_a or not n_b:
-        return Verification(False, None, {"jaccard": 0.0, "containment": 0.0}, (),
-                            "not related: no word n-grams to compare")
-    common = len(np.intersect1d(a, b, assume_unique=True))
-    jaccard = common / (n_a + n_b - common)
-    containment = common / min(n_a, n_b)
-    scores = {"jaccard": round(jaccard, 4), "containment": round(containment, 4)}
-    relation: Relation | None = None
-    if jaccard >= 0.8:
-        relation = "duplicate"
-    elif containment >= 0.6:
-        relation = "syndicated"
-    elif jaccard >= config.doc_threshold:
-        relation = "partial"
-    why = (f"{common} shared {config.ngram}-word n-grams, Jaccard {jaccard:.2f}, containment {containment:.2f}"
-           f" of the shorter text (sentences not compared)")
-    return Verification(relation is not None, relation, scores, (), why if relation else "not related: " + why)
-
-
 def _feature_sizes(features: TextFeatures) -> tuple[str | None, int, int, int]:
     """What two texts with the same :meth:`~dedup.verify.TextFeatures.digest` share, cheaply."""
     return features.language, len(features.texts), len(features.words), len(features.shingles)
@@ -1002,20 +975,13 @@ def decode_body(body: bytes) -> tuple[str, TextFeatures]:
     return raw[at:at + n].decode("utf-8"), TextFeatures.from_bytes(raw[at + n:])
 
 
-def _tmp_shingles_from_bytes(blob: bytes, at: int = 0) -> np.ndarray:
-    from dedup.verify import _HEADER
-    n, w, k, _, _ = _HEADER.unpack_from(blob, at)
-    at += _HEADER.size + 8 * w + 8 * (n + 1) + 16 * n + 4 * n
-    return np.frombuffer(blob, dtype=np.uint32, count=k, offset=at)
-
-
 def decode_shingles(body: bytes) -> tuple[str, np.ndarray]:
     """The text and the word n-gram hashes of an :func:`encode_body` body (the other features
     are not decoded)."""
     raw = zlib.decompress(body)
     (n,) = _TEXT_LENGTH.unpack_from(raw)
     at = _TEXT_LENGTH.size
-    return raw[at:at + n].decode("utf-8"), _tmp_shingles_from_bytes(raw, at + n)
+    return raw[at:at + n].decode("utf-8"), TextFeatures.shingles_from_bytes(raw, at + n)
 
 
 def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:

@@ -291,6 +291,14 @@ class TextFeatures:
         return cls(doc_id, language, words, bounds, tuple(text.split("\n")) if n else (), lengths, spans,
                    tuple(figures), shingles)
 
+    @staticmethod
+    def shingles_from_bytes(blob: bytes, at: int = 0) -> np.ndarray:
+        """The :attr:`shingles` of a :meth:`to_bytes` encoding that starts at ``at`` in ``blob``,
+        nothing else decoded (what ``verify="shingles"`` reads of a stored document)."""
+        n, w, k, _, _ = _HEADER.unpack_from(blob, at)
+        at += _HEADER.size + 8 * w + 8 * (n + 1) + 16 * n + 4 * n  # words, bounds, spans, lengths
+        return np.frombuffer(blob, dtype=np.uint32, count=k, offset=at)
+
     @classmethod
     def of(cls, doc: Prepared, config: ScanConfig, memo: dict[str, int] | None = None) -> TextFeatures:
         """The features of a prepared document (``memo`` caches word ids across documents)."""
@@ -601,10 +609,7 @@ def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFe
     verbatim = np.where(edited, ratio, 0.0)
     matches = _match(usable_overlap, verbatim, fa, fb, config)
 
-    n_a, n_b = len(ta.shingles), len(tb.shingles)
-    common = len(_common(ta.shingles, tb.shingles)[0])
-    jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
-    containment = common / min(n_a, n_b) if n_a and n_b else 0.0
+    _, jaccard, containment = shingle_overlap(ta.shingles, tb.shingles)
 
     size_a, size_b = fa.shares, fb.shares
     best = np.maximum(usable_overlap, verbatim)
@@ -671,6 +676,52 @@ def _verify(verifier: Verifier, a: Prepared | TextFeatures, b: Prepared | TextFe
         f"{max(verbatim_a, verbatim_b):.0%} verbatim or lightly edited; shingle Jaccard {jaccard:.2f}"
     )
     return Verification(True, relation, scores, tuple(matches), why)
+
+
+def shingle_overlap(a: np.ndarray, b: np.ndarray) -> tuple[int, float, float]:
+    """``(shared, jaccard, containment)`` of two sorted distinct shingle hash arrays
+    (containment: shared n-grams over the smaller set's; 0.0 where a set is empty).
+
+    >>> shingle_overlap(np.array([1, 2, 3, 4]), np.array([3, 4, 5]))
+    (2, 0.4, 0.6666666666666666)
+    """
+    n_a, n_b = len(a), len(b)
+    common = len(_common(a, b)[0])
+    jaccard = common / (n_a + n_b - common) if n_a or n_b else 0.0
+    containment = common / min(n_a, n_b) if n_a and n_b else 0.0
+    return common, jaccard, containment
+
+
+def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Verification:
+    """Verify two texts by their word n-gram hashes alone (the ``verify="shingles"`` of
+    :meth:`dedup.store.BaseSyndicationIndex.query`): sorted distinct :attr:`TextFeatures.shingles`.
+
+    The document-level rules of :class:`Verifier`, with the same Jaccard and
+    containment (shared n-grams over the smaller set): ``duplicate`` from a Jaccard of 0.8,
+    ``syndicated`` from a containment of 0.6, else ``partial`` from ``config.doc_threshold``
+    of Jaccard; nothing else is related (a rewrite keeps few n-grams: the sentence
+    comparison of ``verify="full"`` finds it). No sentence matches: no evidence.
+
+    >>> shingle_verification(np.arange(10), np.arange(9), ScanConfig()).relation
+    'duplicate'
+    >>> shingle_verification(np.arange(10), np.arange(7, 20), ScanConfig()).reason
+    'not related: 3 shared 5-word n-grams, Jaccard 0.15, containment 0.30 of the shorter text (sentences not compared)'
+    """
+    if not len(a) or not len(b):
+        return Verification(False, None, {"jaccard": 0.0, "containment": 0.0}, (),
+                            "not related: no word n-grams to compare")
+    common, jaccard, containment = shingle_overlap(a, b)
+    scores = {"jaccard": round(jaccard, 4), "containment": round(containment, 4)}
+    relation: Relation | None = None
+    if jaccard >= 0.8:
+        relation = "duplicate"
+    elif containment >= 0.6:
+        relation = "syndicated"
+    elif jaccard >= config.doc_threshold:
+        relation = "partial"
+    why = (f"{common} shared {config.ngram}-word n-grams, Jaccard {jaccard:.2f}, containment {containment:.2f}"
+           f" of the shorter text (sentences not compared)")
+    return Verification(relation is not None, relation, scores, (), why if relation else "not related: " + why)
 
 
 def span_of(prepared: Prepared, first: int, last: int) -> Span:

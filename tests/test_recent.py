@@ -29,6 +29,27 @@ def test_sorted_pairs_find_what_a_scan_of_all_pairs_finds(monkeypatch, level):
         assert len(pairs) == len(added)
 
 
+@pytest.mark.parametrize("level", [2, 4096])
+@pytest.mark.parametrize("distinct", [True, False])
+def test_sorted_pairs_sum_what_a_scan_of_all_pairs_sums(monkeypatch, level, distinct):
+    monkeypatch.setattr(recent, "_LEVEL", level)
+    rng = np.random.default_rng(5)
+    pairs = SortedPairs()
+    totals: dict[int, int] = {}
+    for _ in range(60):
+        # distinct: each key added once (as FrequencyCache adds them); else keys repeat
+        pool = np.setdiff1d(np.arange(400), list(totals)) if distinct else np.arange(100)
+        keys = rng.permutation(np.unique(rng.choice(pool, size=min(len(pool), rng.integers(0, 12)))))
+        values = rng.integers(1, 50, size=len(keys))
+        pairs.add(keys, values)
+        for k, v in zip(keys.tolist(), values.tolist(), strict=True):
+            totals[k] = totals.get(k, 0) + v
+        query = np.unique(rng.integers(0, 400, size=20))
+        held, sums = pairs.sums(query)
+        assert held.tolist() == [k in totals for k in query.tolist()]
+        assert sums.tolist() == [totals.get(k, 0) for k in query.tolist()]
+
+
 def test_packed_keys_keep_47_bits():
     keys = np.array([0, 1, 2**47 - 1, 123456789012345], dtype=np.int64)
     blob = packed_keys(keys)

@@ -21,6 +21,7 @@ import pytest
 import dedup.store as store
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
 from dedup.store import _KEY_LEVELS, FORMAT_VERSION, Match, SyndicationIndex, Verdict, _feature_sizes, open_index
+from dedup.verify import shingle_verification
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "fixtures" / "seeds"
@@ -1108,7 +1109,7 @@ def _trimmed(doc: Document, new_id: str) -> Document:
 
 def test_shingle_verification_follows_the_document_level_rules():
     config = ScanConfig()
-    verify = store.shingle_verification
+    verify = shingle_verification
     a = np.arange(100, dtype=np.uint32)
     assert verify(a, np.arange(80, dtype=np.uint32), config).relation == "duplicate"  # Jaccard 0.8
     assert verify(a, np.arange(79, dtype=np.uint32), config).relation == "syndicated"  # containment 1

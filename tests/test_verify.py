@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -161,3 +162,17 @@ def test_figure_parts_are_the_digits_and_spelled_numbers_of_the_words(words):
     digits = {w for w in words if w[:1].isdigit() and not (len(w) == 4 and w[:2] in ("19", "20"))}
     assert figure_parts(sentence) == (frozenset(digits), frozenset(_NUMBER_WORDS[w] for w in words
                                                                     if w in _NUMBER_WORDS))
+
+
+def test_partial_scores_are_the_full_ones_where_verification_reads_them():
+    from dedup.verify import Verifier
+
+    a = prepare(Document("a", BASE + " Revenue rose to 44.5 mln crowns from 35.7 mln a year earlier."))
+    b = prepare(Document("b", BASE.replace("Tuesday", "Wednesday") + " Revenue rose to 92.6 mln crowns "
+                         "from 77.1 mln a year earlier. The central bank cut its key rate by 4.5 pct."))
+    verifier = Verifier(IdfTable.from_documents([a, b]))
+    overlap, ratio, shared = verifier.scores(a, b)
+    part_overlap, part_ratio, part_shared = verifier.scores(a, b, full=False)
+    assert (part_overlap == overlap).all() and (part_shared == shared).all()
+    assert (part_ratio == np.where(overlap >= 0.5, ratio, 0.0)).all()
+    assert overlap[-1, -2] == 0.0 < shared[-1, -2]  # other figures: no content overlap
