@@ -19,7 +19,10 @@ more than ``config.passage_max_bucket`` stored documents links the query to one 
 the newest, and one held by ``config.max_bucket`` or more is ignored: see
 :func:`passage_hits`) and verifies each candidate as a scan does
 (:class:`dedup.verify.Verifier`), from the verification features stored with each document
-(:class:`~dedup.verify.TextFeatures`: no stored text is prepared again). IDF weights come
+(:class:`~dedup.verify.TextFeatures`: no stored text is prepared again), or, with
+``verify="shingles"``, by their word n-gram hashes alone
+(:func:`~dedup.verify.shingle_verification`: copies and syndicated versions, no rewrites,
+several times faster). IDF weights come
 from document frequencies kept in the index (per language, by word id), counted as if the
 queried document were part of the indexed corpus: the same weights a scan of the index plus
 the query would use. The file keeps them as a table plus a log of the documents added or

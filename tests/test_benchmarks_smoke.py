@@ -463,3 +463,39 @@ def test_redis_bench_command_line(generated, tmp_path):
         assert backend["memory"]["bytes_per_doc"] > 0 and backend["memory"]["keys_per_doc"] > 0
         assert backend["cleared_keys"] > 0
 
+
+def test_verify_modes_command_line(generated, tmp_path, capsys):
+    import verify_modes
+
+    out, _, _, truth = generated
+    result = tmp_path / "vm.json"
+    assert verify_modes.main([str(out), "--jobs", "1", "--batch-size", "100", "--json", str(result)]) == 0
+    assert "same status in both modes" in capsys.readouterr().out
+    measured = json.loads(result.read_text(encoding="utf-8"))
+    queried = {p["b"] for p in truth["pairs"]}
+    assert [r["name"] for r in measured["runs"]] == ["whole-text", "default"]
+    whole_text = measured["runs"][0]
+    assert whole_text["config"] == {"passage_lsh": [0, 1]} and whole_text["build"]["keys_per_doc"]["passage"] == 0
+    for run in measured["runs"]:
+        assert run["docs"] == DOCS and run["queries"] == len(queried)
+        full, shingles = run["modes"]["full"], run["modes"]["shingles"]
+        for mode in (full, shingles):
+            # verbatim reprints are found by either mode; a query never matches itself
+            assert mode["kinds"]["reprint"]["recall"] == 1.0
+            assert sum(mode["statuses"].values()) == len(queried)
+            store = mode["store"]
+            assert store["count"] == store["with_match"]["count"] + store["without_match"]["count"] == len(queried)
+            assert store["with_match"]["count"] == mode["queries_with_match"]
+            assert mode["query_many"]["same_answers"]
+        # shingles mode tells no rewrites; the pairs found by one mode only add up to the recalls
+        assert "rewrite" not in shingles["statuses"]
+        assert all("rewrite" not in k["relations"] for k in shingles["kinds"].values())
+        agreement = run["agreement"]
+        assert sum(n for row in agreement["confusion"].values() for n in row.values()) == len(queried)
+        assert agreement["same_status"] == sum(row.get(s, 0) for s, row in agreement["confusion"].items())
+        for kind, pairs in agreement["pairs"].items():
+            assert full["kinds"][kind]["found"] - shingles["kinds"][kind]["found"] == (
+                pairs["first_only"] - pairs["second_only"])
+    # passage keys find the heavy rewrites that whole-text keys miss, with full verification
+    whole, default = (r["modes"]["full"]["kinds"]["heavy_rewrite"]["found"] for r in measured["runs"])
+    assert default > whole
