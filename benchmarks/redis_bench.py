@@ -7,8 +7,9 @@ For each size N, one child process per backend (so that each peak RSS is its own
   documents are added with ``add_many`` (one ``MULTI``/``EXEC`` per batch); a query sample (half
   indexed documents with their last paragraph cut and a new id, half unseen ones, as in
   index_bench.py) goes through ``query`` one at a time, then ``query_many`` (batches of 100,
-  jobs 1; its answers compared with ``query``'s), then ``check`` (query, then add under
-  ``WATCH``) under new ids. Each rate is split into *preparing* (the ``Fingerprinter`` work,
+  jobs 1; its answers compared with ``query``'s), the sample again with ``verify="shingles"``
+  (``query``, then ``check`` under other ids, removed afterwards), then ``check`` (query, then
+  add under ``WATCH``) under new ids. Each rate is split into *preparing* (the ``Fingerprinter`` work,
   the same for any store) and *store* time (the rest: round trips, encoding, decoding, and for
   queries the verification of candidates, itemised as lookup, load, df and verify).
 - **datasketch** ``MinHashLSH(threshold=0.5, num_perm=128)``, storage type ``redis`` under its
@@ -125,7 +126,8 @@ def _run_dedup(path: str, absent_path: str | None, n: int, sample: int, batch_si
     namespace = f"redis-bench-{uuid.uuid4().hex[:12]}"
     index = RedisSyndicationIndex(url, ScanConfig.from_dict(overrides), namespace=namespace)
     clock = _Clock()
-    for name, attr in (("prepare", "_entries"), ("lookup", "_lookup"), ("load", "_load"), ("df", "_frequencies")):
+    for name, attr in (("prepare", "_entries"), ("lookup", "_lookup"), ("load", "_load"), ("load", "_load_shingles"),
+                       ("df", "_frequencies")):
         setattr(index, attr, clock.wrap(name, getattr(index, attr)))  # instance attributes shadow the methods
     out: dict[str, Any] = {"docs": n, "batch_size": batch_size, "namespace": index.namespace, "config": overrides}
     try:
@@ -151,6 +153,20 @@ def _run_dedup(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["query_many"] = _timed(len(queries), time.perf_counter() - start, clock, "verify")
         out["query_many"]["same_answers"] = ([[(m.id, m.relation) for m in r] for r in answers]
                                              == [[(m.id, m.relation) for m in r] for r in results])
+        start = time.perf_counter()
+        quick = [index.query(q, limit=10, verify="shingles") for q in queries]
+        out["query_shingles"] = _timed(len(queries), time.perf_counter() - start, clock, "verify")
+        out["query_shingles"].update(
+            present_found_original=sum(any(m.id == q.id[2:] for m in r) for q, r in zip(queries, quick, strict=True)),
+            absent_with_match=sum(bool(r) for r in quick[len(present):]))
+        # checks verified by shingles, their documents removed again afterwards
+        start = time.perf_counter()
+        verdicts = [index.check(Document("s-" + q.id, q.text), limit=10, verify="shingles") for q in queries]
+        out["check_shingles"] = _timed(len(queries), time.perf_counter() - start, clock, "verify_and_add")
+        out["check_shingles"]["statuses"] = dict(Counter(v.status for v in verdicts))
+        for q in queries:
+            index.remove("s-" + q.id)
+        clock.take()
         start = time.perf_counter()
         verdicts = [index.check(Document("c-" + q.id, q.text), limit=10) for q in queries]
         out["check"] = _timed(len(queries), time.perf_counter() - start, clock, "verify_and_add")
@@ -284,6 +300,11 @@ def render(m: dict[str, Any]) -> str:
         lines.append(_row(n, f"dedup query_many (batch {_MANY_BATCH}, jobs 1)", qm,
                           f"answers {'the same as' if qm['same_answers'] else 'DIFFERENT from'} query's"))
         lines.append(_row(n, "dedup check", d["check"], str(d["check"]["statuses"])))
+        if "query_shingles" in d:
+            quick = d["query_shingles"]
+            lines.append(_row(n, "dedup query, verify shingles", quick, _found(quick, half)))
+            lines.append(_row(n, "dedup check, verify shingles", d["check_shingles"],
+                              str(d["check_shingles"]["statuses"])))
         if "datasketch" in run:
             x = run["datasketch"]
             lines.append(_row(n, "datasketch insert (insertion_session)", x["add"],

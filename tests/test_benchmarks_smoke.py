@@ -457,6 +457,7 @@ def test_redis_bench_command_line(generated, tmp_path):
     assert d["query"]["count"] == d["query_many"]["count"] == d["check"]["count"] == 10
     assert d["query_many"]["same_answers"]
     assert d["query"]["present_found_original"] > 0 and sum(d["check"]["statuses"].values()) == 10
+    assert d["query_shingles"]["present_found_original"] > 0 and sum(d["check_shingles"]["statuses"].values()) == 10
     assert x["add"]["count"] == 60 and x["query"]["count"] == x["check"]["count"] == 10
     assert x["query"]["present_found_original"] > 0
     for backend in (d, x):  # what each stored on the server, deleted again afterwards
