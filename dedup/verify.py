@@ -705,7 +705,7 @@ def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Ve
     >>> shingle_verification(np.arange(10), np.arange(9), ScanConfig()).relation
     'duplicate'
     >>> shingle_verification(np.arange(10), np.arange(7, 20), ScanConfig()).reason
-    'not related: 3 shared 5-word n-grams, Jaccard 0.15, containment 0.30 of the shorter text (sentences not compared)'
+    'not related: shingle Jaccard 0.15, containment 0.30 (3 shared 5-word n-grams; sentences not compared)'
     """
     if not len(a) or not len(b):
         return Verification(False, None, {"jaccard": 0.0, "containment": 0.0}, (),
@@ -719,8 +719,8 @@ def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Ve
         relation = "syndicated"
     elif jaccard >= config.doc_threshold:
         relation = "partial"
-    why = (f"{common} shared {config.ngram}-word n-grams, Jaccard {jaccard:.2f}, containment {containment:.2f}"
-           f" of the shorter text (sentences not compared)")
+    why = (f"shingle Jaccard {jaccard:.2f}, containment {containment:.2f} ({common} shared {config.ngram}-word "
+           f"n-grams; sentences not compared)")
     return Verification(relation is not None, relation, scores, (), why if relation else "not related: " + why)
 
 
