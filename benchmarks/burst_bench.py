@@ -75,7 +75,8 @@ def measure(path: str, *, copies: int, stories: int, background: int, budgets: l
             start = time.perf_counter()
             found = [index._transaction(  # noqa: SLF001
                 lambda c, e=e, b=budget: index._matches(c, e, limit=limit, align=False,  # noqa: SLF001
-                                                        exclude=e.doc.id, candidates=b), write=False)
+                                                        exclude=e.doc.id, candidates=b, verify="full"),
+                write=False)
                 for e in entries]
             seconds = time.perf_counter() - start
             copies_found = sum(m.id.startswith(f"{story}-copy") for story, ms in zip(story_of, found, strict=True)

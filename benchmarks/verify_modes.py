@@ -1,8 +1,8 @@
 """The two ways an index query verifies its candidates, side by side on a corpus with known
 reuse: ``verify="full"`` (the sentences of each candidate compared with the queried text's:
 every relation, scores, evidence) and ``verify="shingles"`` (the stored word n-gram hashes
-only: exact Jaccard and containment; duplicates, syndicated copies and partial reuse, no
-rewrites).
+only: exact Jaccard and containment; duplicates and syndicated copies, no rewrites or
+partial reuse).
 
 For each index configuration (``--configs``: ``whole-text`` is ``passage_lsh=(0, 1)``, no
 passage keys; ``default`` is ``ScanConfig()``, passage keys too), all documents of the corpus

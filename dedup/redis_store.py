@@ -330,7 +330,7 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         return count
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
+                       candidates: int | None, verify: Verify) -> list[list[Match]]:
         """Each entry queried, then added, under ``WATCH`` of its keys: retried when a related
         document arrives in between."""
         self._check_open()

@@ -21,8 +21,8 @@ the newest, and one held by ``config.max_bucket`` or more is ignored: see
 (:class:`dedup.verify.Verifier`), from the verification features stored with each document
 (:class:`~dedup.verify.TextFeatures`: no stored text is prepared again), or, with
 ``verify="shingles"``, by their word n-gram hashes alone
-(:func:`~dedup.verify.shingle_verification`: copies and syndicated versions, no rewrites,
-several times faster). IDF weights come
+(:func:`~dedup.verify.shingle_verification`: copies and syndicated versions, no rewrites;
+3-4 times faster on a whole-text-only index). IDF weights come
 from document frequencies kept in the index (per language, by word id), counted as if the
 queried document were part of the indexed corpus: the same weights a scan of the index plus
 the query would use. The file keeps them as a table plus a log of the documents added or
@@ -154,7 +154,8 @@ QUERY_TIME_FIELDS = frozenset({"max_bucket", "passage_max_bucket", "passage_min_
 Status = Literal["new", "duplicate", "syndicated", "rewrite", "partial"]
 #: How a query verifies its candidates (``verify=``): ``"full"`` compares their sentences as a
 #: scan does (every relation, scores and evidence); ``"shingles"`` compares their word n-gram
-#: hashes only (:func:`shingle_verification`: copies and syndicated versions, no rewrites).
+#: hashes only (:func:`~dedup.verify.shingle_verification`: copies and syndicated versions, no
+#: rewrites).
 Verify = Literal["full", "shingles"]
 VERIFY_MODES: tuple[Verify, ...] = ("full", "shingles")
 #: ``progress(stage, done, total)``, as in :mod:`dedup.scan`.
@@ -419,7 +420,7 @@ class BaseSyndicationIndex(ABC):
 
     @abstractmethod
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
+                       candidates: int | None, verify: Verify) -> list[list[Match]]:
         """Query, then add, each entry in order (each sees the ones before it), each as one
         atomic step against other writers; the matches of each."""
 
@@ -439,10 +440,10 @@ class BaseSyndicationIndex(ABC):
 
         ``verify``: ``"full"`` (default) compares the sentences of each candidate with the text's,
         as ``dedup scan`` does; ``"shingles"`` compares their word n-gram hashes only
-        (:func:`shingle_verification`): several times faster where candidates are found, it
-        tells duplicates and syndicated copies (and texts sharing at least
-        ``config.doc_threshold`` of their n-grams, as ``partial``) but not rewrites, and gives
-        Jaccard and containment scores without evidence; ``align`` needs ``"full"``.
+        (:func:`~dedup.verify.shingle_verification`): 3-4 times faster per query with
+        candidates on a whole-text-only index (~1.5 times with passage keys, whose lookup
+        dominates), it tells duplicates and syndicated copies, not rewrites or partial reuse,
+        and gives Jaccard and containment scores without evidence; ``align`` needs ``"full"``.
         """
         candidates = check_candidates(candidates)
         check_limit(limit)
@@ -516,7 +517,7 @@ class BaseSyndicationIndex(ABC):
         return out
 
     def _answer(self, reader: Any, *, entries: Sequence[Entry], excludes: Sequence[str | None], limit: int,
-                align: bool, candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
+                align: bool, candidates: int | None, verify: Verify) -> list[list[Match]]:
         """The matches of each of a batch of entries, from one view of the index."""
         return [self._matches(reader, e, limit=limit, align=align, exclude=x, candidates=candidates, verify=verify)
                 for e, x in zip(entries, excludes, strict=True)]
@@ -619,7 +620,7 @@ class BaseSyndicationIndex(ABC):
         return entry
 
     def _matches(self, reader: Any, entry: Entry, *, limit: int, align: bool,
-                 exclude: str | None, candidates: int | None = None, verify: Verify = "full") -> list[Match]:
+                 exclude: str | None, candidates: int | None = None, verify: Verify) -> list[Match]:
         """Candidates by band keys, verified against the stored documents, strongest first."""
         check_limit(limit)
         cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
@@ -677,8 +678,9 @@ class BaseSyndicationIndex(ABC):
             result = shingle_verification(entry.features.shingles, s.shingles, self.config)
             if result.relation is not None:
                 related.append((result.relation, result, s))
-        related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[2].added,
-                                     rs[2].doc.id))
+        # strongest first: relation, then the share of the shorter text, then the closest copy
+        related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[1].scores["jaccard"],
+                                     -rs[2].added, rs[2].doc.id))
         return [Match(s.doc.id, relation, result.scores, result.reason, s.added, s.doc.url, s.doc.title,
                       s.doc.date, s.doc.source) for relation, result, s in related[:limit]]
 
@@ -1705,7 +1707,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         return ReaderSpec(self._file, json.dumps(self.config.to_dict()), options)
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
-                       candidates: int | None, verify: Verify = "full") -> list[list[Match]]:
+                       candidates: int | None, verify: Verify) -> list[list[Match]]:
         """All of ``entries`` in one write transaction: each is queried, then added."""
         def work(conn: sqlite3.Connection) -> list[list[Match]]:
             out = []

@@ -696,31 +696,42 @@ def shingle_verification(a: np.ndarray, b: np.ndarray, config: ScanConfig) -> Ve
     """Verify two texts by their word n-gram hashes alone (the ``verify="shingles"`` of
     :meth:`dedup.store.BaseSyndicationIndex.query`): sorted distinct :attr:`TextFeatures.shingles`.
 
-    The document-level rules of :class:`Verifier`, with the same Jaccard and
-    containment (shared n-grams over the smaller set): ``duplicate`` from a Jaccard of 0.8,
+    The document-level rules of :class:`Verifier`, with the same Jaccard and containment
+    (shared n-grams over the smaller set): ``duplicate`` from a Jaccard of 0.8, else
     ``syndicated`` from a containment of 0.6, else ``partial`` from ``config.doc_threshold``
-    of Jaccard; nothing else is related (a rewrite keeps few n-grams: the sentence
-    comparison of ``verify="full"`` finds it). No sentence matches: no evidence.
+    of Jaccard (room for it only under a ``doc_threshold`` of ~0.43: a Jaccard of t means a
+    containment of at least 2t / (1 + t)). As the verifier relates texts by their sentences
+    or by a verbatim run of ``config.min_verbatim_words`` words, ``syndicated`` and
+    ``partial`` need as many shared n-grams as such a run holds (a stored one-line brief is
+    not a copy of every article quoting it). Nothing else is related: a rewrite keeps few
+    n-grams (the sentence comparison of ``verify="full"`` finds it). No sentence matches: no
+    evidence.
 
     >>> shingle_verification(np.arange(10), np.arange(9), ScanConfig()).relation
     'duplicate'
     >>> shingle_verification(np.arange(10), np.arange(7, 20), ScanConfig()).reason
     'not related: shingle Jaccard 0.15, containment 0.30 (3 shared 5-word n-grams; sentences not compared)'
+    >>> brief = shingle_verification(np.arange(100), np.arange(95, 100), ScanConfig())
+    >>> brief.related, brief.scores["containment"], "under the 8 of a 12-word run" in brief.reason
+    (False, 1.0, True)
     """
     if not len(a) or not len(b):
         return Verification(False, None, {"jaccard": 0.0, "containment": 0.0}, (),
                             "not related: no word n-grams to compare")
     common, jaccard, containment = shingle_overlap(a, b)
     scores = {"jaccard": round(jaccard, 4), "containment": round(containment, 4)}
+    run = max(1, config.min_verbatim_words - config.ngram + 1)  # the n-grams of one verbatim run
     relation: Relation | None = None
     if jaccard >= 0.8:
         relation = "duplicate"
-    elif containment >= 0.6:
+    elif common >= run and containment >= 0.6:
         relation = "syndicated"
-    elif jaccard >= config.doc_threshold:
+    elif common >= run and jaccard >= config.doc_threshold:
         relation = "partial"
+    few = (f", under the {run} of a {config.min_verbatim_words}-word run"
+           if common < run and (containment >= 0.6 or jaccard >= config.doc_threshold) else "")
     why = (f"shingle Jaccard {jaccard:.2f}, containment {containment:.2f} ({common} shared {config.ngram}-word "
-           f"n-grams; sentences not compared)")
+           f"n-grams{few}; sentences not compared)")
     return Verification(relation is not None, relation, scores, (), why if relation else "not related: " + why)
 
 

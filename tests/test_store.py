@@ -1179,3 +1179,55 @@ def test_verify_is_checked_before_any_work(tmp_path):
             with pytest.raises(ConfigError, match="verify"):
                 many(docs, verify=None)  # type: ignore[arg-type]
         assert len(index) == 0
+
+
+def test_shingles_mode_bounds_candidates_and_ranks_by_share(tmp_path):
+    rng = random.Random(3)
+    words = vocabulary()
+    base = [synthetic(rng, words, 1) for _ in range(40)]
+    extra = [synthetic(rng, words, 1) for _ in range(40)]
+    query = Document("q", " ".join(base))
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        # all three hold most of the query's text, so all are syndicated: the one holding more
+        # of it first, then the closer copy (higher Jaccard) before the newer one
+        index.add(Document("more", " ".join(base + extra[:20])), added=10.0)
+        index.add(Document("larger", " ".join(base + extra)), added=20.0)
+        index.add(Document("less", " ".join(base[:34] + extra[20:26])), added=30.0)
+        found = index.query(query, verify="shingles")
+        assert [(m.id, m.relation) for m in found] == [("more", "syndicated"), ("larger", "syndicated"),
+                                                         ("less", "syndicated")]
+        assert found[0].scores["containment"] == found[1].scores["containment"] == 1.0
+        assert found[0].scores["jaccard"] > found[1].scores["jaccard"]
+        assert found[1].scores["containment"] > found[2].scores["containment"]
+    story = seed("002")
+    loaded: list[int] = []
+    with SyndicationIndex(tmp_path / "copies.db") as index:
+        index.add_many([Document(f"c{i:02d}", story.text) for i in range(6)])
+        load = index._load_shingles
+
+        def counted(reader, handles):  # type: ignore[no-untyped-def]
+            loaded.append(len(handles))
+            return load(reader, handles)
+
+        index._load_shingles = counted  # type: ignore[method-assign]
+        assert [m.id for m in index.query(story.text, candidates=2, verify="shingles")] == ["c04", "c05"]
+        assert loaded[-1] == 2
+        # its own stored version (the newest) is loaded in one more place and takes no slot
+        again = Document("c05", story.text)
+        assert [m.id for m in index.query(again, candidates=2, verify="shingles")] == ["c03", "c04"]
+        assert loaded[-1] == 3
+        other = Document("other", story.text)  # not stored: three loaded, two verified
+        assert [m.id for m in index.query(other, candidates=2, verify="shingles")] == ["c04", "c05"]
+
+
+def test_shingles_mode_needs_a_verbatim_runs_worth_of_shared_text(tmp_path):
+    line = "Abonnez-vous gratuitement à notre lettre quotidienne d'information."  # 8 words: 4 n-grams
+    quote = ("Le dirigeant nord-coréen a adressé ses vœux au président russe pour la nouvelle année, "
+             "saluant une alliance invincible entre les deux pays.")  # one 22-word sentence
+    with SyndicationIndex(tmp_path / "i.db") as index:
+        index.add_many([Document("brief", line), Document("quote", quote)])
+        article = Document("q", seed("004").text + "\n\n" + line + "\n\n" + quote)
+        quick = {m.id: m for m in index.query(article, verify="shingles")}
+        assert "brief" not in quick  # contained whole, but too short to call the article a copy
+        assert quick["quote"].relation == "syndicated" and quick["quote"].scores["containment"] == 1.0
+        assert {m.id: m.relation for m in index.query(article)}.get("brief") is None  # nor does full mode

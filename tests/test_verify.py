@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dedup import Document, ScanConfig, prepare, verify
-from dedup.verify import IdfTable, sentence_scores
+from dedup.verify import IdfTable, TextFeatures, Verifier, sentence_scores
 
 SEEDS = Path(__file__).resolve().parent.parent / "fixtures" / "seeds"
 
@@ -164,9 +164,7 @@ def test_figure_parts_are_the_digits_and_spelled_numbers_of_the_words(words):
                                                                     if w in _NUMBER_WORDS))
 
 
-def test_partial_scores_are_the_full_ones_where_verification_reads_them():
-    from dedup.verify import Verifier
-
+def test_scores_without_the_full_ratio_equal_the_full_ones_where_verification_reads_them():
     a = prepare(Document("a", BASE + " Revenue rose to 44.5 mln crowns from 35.7 mln a year earlier."))
     b = prepare(Document("b", BASE.replace("Tuesday", "Wednesday") + " Revenue rose to 92.6 mln crowns "
                          "from 77.1 mln a year earlier. The central bank cut its key rate by 4.5 pct."))
@@ -176,3 +174,13 @@ def test_partial_scores_are_the_full_ones_where_verification_reads_them():
     assert (part_overlap == overlap).all() and (part_shared == shared).all()
     assert (part_ratio == np.where(overlap >= 0.5, ratio, 0.0)).all()
     assert overlap[-1, -2] == 0.0 < shared[-1, -2]  # other figures: no content overlap
+
+
+@pytest.mark.parametrize("text", ["", "Un mot.", None])
+def test_shingles_are_read_from_an_encoding_without_decoding_the_rest(seeds, text):
+    doc = seeds[0]["003"] if text is None else prepare(Document("e", text))
+    features = TextFeatures.of(doc, ScanConfig())
+    blob = b"xyz" + features.to_bytes()
+    read = TextFeatures.shingles_from_bytes(blob, 3)
+    assert read.dtype == np.uint32 and read.tolist() == features.shingles.tolist()
+    assert TextFeatures.from_bytes(blob[3:]).shingles.tolist() == read.tolist()
