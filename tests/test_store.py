@@ -146,6 +146,17 @@ def test_memory_map_is_set_on_every_connection_and_changes_no_answer(tmp_path):
             SyndicationIndex(path, mmap_size=bad)
 
 
+def _count_loads(index: SyndicationIndex, method: str, loaded: list[int]) -> None:
+    """Record in ``loaded`` how many stored documents each call of ``index.<method>`` loads."""
+    load = getattr(index, method)
+
+    def counted(reader, handles):  # type: ignore[no-untyped-def]
+        loaded.append(len(handles))
+        return load(reader, handles)
+
+    setattr(index, method, counted)
+
+
 def test_candidates_bounds_the_stored_documents_verified(tmp_path):
     # a story stored under 12 ids: every copy shares every key, so the newest come first; a
     # query verifies max(4 x limit, max_bucket) of them by default, `candidates` of them if given
@@ -153,13 +164,7 @@ def test_candidates_bounds_the_stored_documents_verified(tmp_path):
     loaded: list[int] = []
     with SyndicationIndex(tmp_path / "i.db") as index:
         index.add_many([Document(f"c{i:02d}", story.text) for i in range(12)])
-        load = index._load
-
-        def counted(reader, handles):  # type: ignore[no-untyped-def]
-            loaded.append(len(handles))
-            return load(reader, handles)
-
-        index._load = counted  # type: ignore[method-assign]
+        _count_loads(index, "_load", loaded)
         assert len(index.query(story.text)) == 10 and loaded[-1] == 12
         # ranked as ever among those verified: same relation and coverage, same time, ids in order
         assert [m.id for m in index.query(story.text, candidates=3)] == ["c09", "c10", "c11"]
@@ -1203,13 +1208,7 @@ def test_shingles_mode_bounds_candidates_and_ranks_by_share(tmp_path):
     loaded: list[int] = []
     with SyndicationIndex(tmp_path / "copies.db") as index:
         index.add_many([Document(f"c{i:02d}", story.text) for i in range(6)])
-        load = index._load_shingles
-
-        def counted(reader, handles):  # type: ignore[no-untyped-def]
-            loaded.append(len(handles))
-            return load(reader, handles)
-
-        index._load_shingles = counted  # type: ignore[method-assign]
+        _count_loads(index, "_load_shingles", loaded)
         assert [m.id for m in index.query(story.text, candidates=2, verify="shingles")] == ["c04", "c05"]
         assert loaded[-1] == 2
         # its own stored version (the newest) is loaded in one more place and takes no slot
