@@ -92,12 +92,12 @@ def _summed(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_va
 def _find(keys: np.ndarray, docs: np.ndarray, query: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if not len(keys):
         return _EMPTY, _EMPTY
-    lo = np.searchsorted(keys, query, "left")
-    held = keys[np.minimum(lo, len(keys) - 1)] == query
+    lo = keys.searchsorted(query, "left")
+    held = keys.take(lo, mode="clip") == query
     if not held.any():  # most queried keys: one binary search each
         return _EMPTY, _EMPTY
     lo = lo[held]
-    n = np.searchsorted(keys, query[held], "right") - lo
+    n = keys.searchsorted(query[held], "right") - lo
     total = int(n.sum())
     if not total:
         return _EMPTY, _EMPTY

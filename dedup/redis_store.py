@@ -15,7 +15,7 @@ in the order they are added):
   an index written under another format or configuration is refused;
 - ``ns:ids`` (hash): id -> handle;
 - ``ns:doc:<handle>`` (hash): ``id``, ``body`` (the text and what verification reads,
-  zlib-compressed as in the SQLite index, :func:`dedup.store.encode_body`), ``language``,
+  encoded as in the SQLite index, :func:`dedup.store.encode_body`), ``language``,
   ``added``, optional ``url``/``title``/``date``/``source``/``path``, and the document's own
   ``dkeys``/``pkeys`` (its band keys) and ``words`` (its content words' ids), so a removal can
   undo its add;
@@ -76,12 +76,18 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 #: Version of the Redis layout (the SQLite one, :data:`dedup.store.FORMAT_VERSION`, moves
-#: separately); a namespace written under another version is refused.
+#: separately); a namespace written under another version is refused, except those of
+#: :data:`_UPGRADABLE`.
+#: 4: bodies keep their word n-gram hashes ahead of the zlib stream (format 8 of the SQLite
+#: index, :func:`dedup.store.encode_body`); version 3 bodies stay readable, so opening one
+#: only marks it.
 #: 3: integer handles in the band-key sets, keys and word ids as 8 bytes, the text and its
 #: features in one compressed body (about a third of version 2's memory).
 #: 2: verification features stored, document frequencies keyed by word id (1: prepared
 #: sentences as JSON, words as text).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
+#: Versions this one reads and marks as its own when it opens them.
+_UPGRADABLE = {"3"}
 _CHECK_ATTEMPTS = 50
 _EVICT_CHUNK = 500
 _DOC_FIELDS = ("url", "title", "date", "source", "path")
@@ -280,12 +286,18 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         except redis.exceptions.RedisError as exc:
             raise StoreError(f"{where}: {exc}") from exc
         meta = {_text(k): _text(v) for k, v in zip(reply[::2], reply[1::2], strict=True)}
-        check_format(meta.get("format"), where, FORMAT_VERSION)
+        if meta.get("format") not in _UPGRADABLE:
+            check_format(meta.get("format"), where, FORMAT_VERSION)
         try:
             stored = json.loads(meta["config"])
         except (KeyError, ValueError) as exc:
             raise StoreError(f"{where}: stored configuration is missing or unreadable") from exc
         self._init_core(resolve_config(stored, config, where))
+        if meta["format"] in _UPGRADABLE:  # once the configuration is accepted
+            try:
+                self._redis.hset(meta_key, "format", str(FORMAT_VERSION))
+            except redis.exceptions.RedisError as exc:
+                raise StoreError(f"{where}: {exc}") from exc
 
     def _key(self, *parts: str | bytes) -> bytes:
         return b":".join(p.encode("utf-8") if isinstance(p, str) else p for p in (self.namespace, *parts))
@@ -406,8 +418,9 @@ class RedisSyndicationIndex(BaseSyndicationIndex):
         out = []
         for fields in self._hashes(reader, handles):
             if fields:
-                text, shingles = decode_shingles(fields[b"body"])
-                out.append(StoredShingles(_document(fields, text), shingles, float(fields.get(b"added", 0.0))))
+                doc = _document(fields, "")  # its metadata: the text is not decoded
+                out.append(StoredShingles(doc.id, decode_shingles(fields[b"body"]), float(fields.get(b"added", 0.0)),
+                                          doc.url, doc.title, doc.date, doc.source))
         return out
 
     def _hashes(self, reader: Any, handles: Sequence[Any]) -> list[dict[bytes, bytes]]:

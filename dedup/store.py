@@ -75,7 +75,7 @@ import zlib
 from abc import ABC, abstractmethod
 from collections import Counter, deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import partial
 from itertools import chain
 from types import MappingProxyType, TracebackType
@@ -129,6 +129,8 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
+#: 8: a body keeps its word n-gram hashes ahead of its zlib stream (:func:`encode_body`);
+#: bodies of format 7 (one zlib stream) stay readable, so the upgrade only marks the file.
 #: 7: passage keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``); the
 #: last level renamed, so that a handle of an older version fails instead of writing there (6:
 #: intermediate layouts of the same day, refused).
@@ -138,11 +140,11 @@ log = logging.getLogger(__name__)
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 7
-#: Formats this version upgrades in place when it opens them (version 5 lacks the key
-#: levels: its passage-key table becomes the last level, the others start empty), once the
-#: configuration is accepted.
-_UPGRADABLE = {"5"}
+FORMAT_VERSION = 8
+#: Formats this version upgrades in place when it opens them, once the configuration is
+#: accepted (version 5 lacks the key levels: its passage-key table becomes the last level,
+#: the others start empty; version 7 bodies are read as they are).
+_UPGRADABLE = {"5", "7"}
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
 DF_FOLD = 5000
@@ -282,13 +284,17 @@ class Stored:
 
 @dataclass(frozen=True, slots=True)
 class StoredShingles:
-    """A document loaded back for ``verify="shingles"``: the document and its word n-gram
-    hashes (:attr:`~dedup.verify.TextFeatures.shingles`), the rest of its features left
-    encoded."""
+    """A document loaded back for ``verify="shingles"``: what a match tells of it and its word
+    n-gram hashes (:attr:`~dedup.verify.TextFeatures.shingles`); its text and other features
+    are left encoded."""
 
-    doc: Document
+    id: str
     shingles: np.ndarray
     added: float
+    url: str | None = None
+    title: str | None = None
+    date: str | None = None
+    source: str | None = None
 
 
 # ---------------------------------------------------------------------------------------
@@ -674,15 +680,15 @@ class BaseSyndicationIndex(ABC):
                          exclude: str | None, cap: int) -> list[Match]:
         """``verify="shingles"``: the candidates verified by their word n-gram hashes alone."""
         related: list[tuple[Relation, Verification, StoredShingles]] = []
-        for s in [s for s in self._load_shingles(reader, wanted) if s.doc.id != exclude][:cap]:
+        for s in [s for s in self._load_shingles(reader, wanted) if s.id != exclude][:cap]:
             result = shingle_verification(entry.features.shingles, s.shingles, self.config)
             if result.relation is not None:
                 related.append((result.relation, result, s))
         # strongest first: relation, then the share of the shorter text, then the closest copy
         related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[1].scores["jaccard"],
-                                     -rs[2].added, rs[2].doc.id))
-        return [Match(s.doc.id, relation, result.scores, result.reason, s.added, s.doc.url, s.doc.title,
-                      s.doc.date, s.doc.source) for relation, result, s in related[:limit]]
+                                     -rs[2].added, rs[2].id))
+        return [Match(s.id, relation, result.scores, result.reason, s.added, s.url, s.title, s.date, s.source)
+                for relation, result, s in related[:limit]]
 
     def _idf(self, reader: Any, entry: Entry, stored: Sequence[Stored]) -> IdfTable:
         """IDF over the stored corpus plus the queried document, for the words verification needs."""
@@ -899,7 +905,7 @@ CREATE TABLE docs (
     added REAL NOT NULL,
     date TEXT, url TEXT, title TEXT, source TEXT, path TEXT NOT NULL DEFAULT '',
     language TEXT NOT NULL,         -- '' when not detected
-    body BLOB NOT NULL,             -- encode_body(): zlib of text and TextFeatures
+    body BLOB NOT NULL,             -- encode_body(): shingle hashes, zlib of text and TextFeatures
     doc_keys BLOB NOT NULL,         -- packed_keys(): stored keys, to delete key rows
     passage_keys BLOB NOT NULL
 );
@@ -952,17 +958,27 @@ _LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1])
     "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), "
     + ", ".join(f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n")
 _NO_KEY = 2**63 - 1  # above every stored key
+_NO_KEYS = np.empty(0, np.int64)
 
 _DOC_COLUMNS = "rowid, id, added, date, url, title, source, path, language, body"
 _OLD_COLUMNS = "rowid, language, body, doc_keys, passage_keys"
 
 
 _TEXT_LENGTH = struct.Struct("<I")
+#: First byte of a format-8 body; a format-7 body is a zlib stream, whose first byte is 0x78.
+_BODY_SPLIT = 1
+_SHINGLE_COUNT = struct.Struct("<BI")  # _BODY_SPLIT, number of shingle hashes
+_NO_SHINGLES = np.empty(0, np.uint32)
 
 
 def encode_body(text: str, features: TextFeatures) -> bytes:
-    """The text and its verification features (:meth:`~dedup.verify.TextFeatures.to_bytes`),
-    zlib-compressed together (the features repeat the words of the text).
+    """The text and its verification features (:meth:`~dedup.verify.TextFeatures.to_bytes`).
+
+    Laid out (format 8) as a byte 1, the number of word n-gram hashes (uint32), the hashes
+    (uint32 little-endian, sorted), then the text and the other features zlib-compressed
+    together (the features repeat the words of the text). The hashes are random numbers, which
+    zlib does not shrink: kept out of the stream, they cost no more room, and ``verify="shingles"``
+    reads them without decompressing anything (:func:`decode_shingles`).
 
     Stored rather than derived at query time: preparing an article (clean, segment, stem)
     costs milliseconds, several times the cost of verifying it, and a query verifies up to
@@ -970,23 +986,36 @@ def encode_body(text: str, features: TextFeatures) -> bytes:
     because evidence spans index it. Level 1 costs ~0.1 ms to write.
     """
     raw = text.encode("utf-8")
-    return zlib.compress(b"".join((_TEXT_LENGTH.pack(len(raw)), raw, features.to_bytes())), 1)
+    shingles = np.ascontiguousarray(features.shingles, dtype="<u4")
+    rest = replace(features, shingles=_NO_SHINGLES).to_bytes()
+    return b"".join((_SHINGLE_COUNT.pack(_BODY_SPLIT, len(shingles)), shingles.tobytes(),
+                     zlib.compress(b"".join((_TEXT_LENGTH.pack(len(raw)), raw, rest)), 1)))
 
 
 def decode_body(body: bytes) -> tuple[str, TextFeatures]:
-    raw = zlib.decompress(body)
+    """The text and features of an :func:`encode_body` body (of format 8, or 7: one zlib stream)."""
+    if body[0] != _BODY_SPLIT:
+        return _split_text(zlib.decompress(body))
+    shingles = decode_shingles(body)
+    text, features = _split_text(zlib.decompress(memoryview(body)[_SHINGLE_COUNT.size + shingles.nbytes:]))
+    return text, replace(features, shingles=shingles)
+
+
+def _split_text(raw: bytes) -> tuple[str, TextFeatures]:
     (n,) = _TEXT_LENGTH.unpack_from(raw)
     at = _TEXT_LENGTH.size
     return raw[at:at + n].decode("utf-8"), TextFeatures.from_bytes(raw[at + n:])
 
 
-def decode_shingles(body: bytes) -> tuple[str, np.ndarray]:
-    """The text and the word n-gram hashes of an :func:`encode_body` body (the other features
-    are not decoded)."""
-    raw = zlib.decompress(body)
-    (n,) = _TEXT_LENGTH.unpack_from(raw)
-    at = _TEXT_LENGTH.size
-    return raw[at:at + n].decode("utf-8"), TextFeatures.shingles_from_bytes(raw, at + n)
+def decode_shingles(body: bytes) -> np.ndarray:
+    """The word n-gram hashes of an :func:`encode_body` body, nothing else decoded (a format-7
+    body is decompressed)."""
+    if body[0] != _BODY_SPLIT:
+        raw = zlib.decompress(body)
+        (n,) = _TEXT_LENGTH.unpack_from(raw)
+        return TextFeatures.shingles_from_bytes(raw, _TEXT_LENGTH.size + n)
+    _, count = _SHINGLE_COUNT.unpack_from(body)
+    return np.frombuffer(body, dtype="<u4", count=count, offset=_SHINGLE_COUNT.size)
 
 
 def summed_log(rows: Sequence[tuple[int, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
@@ -1032,6 +1061,8 @@ def _summed_log_of(conn: sqlite3.Connection) -> dict[str, tuple[np.ndarray, np.n
 
 def stored_keys(keys: np.ndarray) -> np.ndarray:
     """Band keys as the SQLite backend keeps them: cut to 47 bits, distinct, sorted."""
+    if not len(keys):
+        return _NO_KEYS
     return np.unique(np.asarray(keys, dtype=np.int64) & _KEY_MASK)
 
 
@@ -1065,13 +1096,14 @@ def _execute_script(conn: sqlite3.Connection, script: str) -> None:
 
 def _upgrade(conn: sqlite3.Connection, version: str) -> None:
     """Bring a file of format ``version`` (one of :data:`_UPGRADABLE`) to the current one."""
-    assert version == "5"
-    conn.execute(f"ALTER TABLE passage_keys RENAME TO {_KEY_LEVELS[-1]}")
-    _execute_script(conn, _LEVELS_SCHEMA)
-    # format 5 kept every merged key in the last level
-    upto = _newest_merged(conn)
-    conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
-                     ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
+    assert version in _UPGRADABLE
+    if version == "5":
+        conn.execute(f"ALTER TABLE passage_keys RENAME TO {_KEY_LEVELS[-1]}")
+        _execute_script(conn, _LEVELS_SCHEMA)
+        # format 5 kept every merged key in the last level
+        upto = _newest_merged(conn)
+        conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
+                         ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
 
 
@@ -1618,10 +1650,11 @@ class SyndicationIndex(BaseSyndicationIndex):
         hits: dict[Any, list[int]] = {}
         entry = self._encode_keys(entry)
         self._recent.sync(conn)
-        doc_keys = entry.doc_keys.tolist()
-        for chunk in _chunks(doc_keys):
-            for (doc,) in conn.execute(f"SELECT doc FROM doc_keys WHERE key IN ({_marks(len(chunk))})", chunk):
-                hits.setdefault(doc, [0, 0])[0] += 1
+        for chunk in _chunks(entry.doc_keys.tolist()):
+            # counted by SQLite: a stored copy shares all of a text's keys, one row each
+            for doc, n in conn.execute(
+                    f"SELECT doc, count(*) FROM doc_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
+                hits.setdefault(doc, [0, 0])[0] += n
         for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
             hits.setdefault(doc, [0, 0])[0] += 1
         if len(entry.passage_keys):
@@ -1804,8 +1837,8 @@ def _stored_from_row(row: Sequence[Any]) -> Stored:
 
 
 def _shingles_from_row(row: Sequence[Any]) -> StoredShingles:
-    text, shingles = decode_shingles(row[-1])
-    return StoredShingles(_document_of_row(row, text), shingles, float(row[2]))
+    _, doc_id, added, date, url, title, source, _path, _language, body = row
+    return StoredShingles(doc_id, decode_shingles(body), float(added), url, title, date, source)
 
 
 def _document_of_row(row: Sequence[Any], text: str) -> Document:

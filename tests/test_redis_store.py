@@ -7,16 +7,17 @@ import shutil
 import socket
 import subprocess
 import time
+import zlib
 
 import pytest
 from test_store import _batch_inputs, _scores, _verdicts, seed, synthetic_docs
 
 from dedup import ConfigError, Document, IncompatibleIndexError, ScanConfig, StoreError
-from dedup.store import SyndicationIndex, open_index
+from dedup.store import SyndicationIndex, decode_body, open_index
 
 redis = pytest.importorskip("redis", reason="the redis package is not installed (pip install 'dedup[redis]')")
 
-from dedup.redis_store import RedisSyndicationIndex  # noqa: E402
+from dedup.redis_store import FORMAT_VERSION, RedisSyndicationIndex  # noqa: E402
 
 
 def _free_port() -> int:
@@ -115,6 +116,29 @@ def test_incompatible_configuration_and_format_are_refused(redis_url, namespace)
     client.close()
     with pytest.raises(IncompatibleIndexError, match="format version '99'"):
         RedisSyndicationIndex(redis_url, namespace=namespace)
+
+
+def test_a_layout_3_namespace_is_marked_4_and_answers_alike(redis_url, namespace):
+    """Layout 3 bodies are one zlib stream (format 7 of the SQLite index): a namespace of that
+    layout opens, is marked 4 once its configuration is accepted, and answers as before."""
+    docs = [seed("001"), seed("002"), seed("003")]
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        index.add_many(docs[:2])
+        before = {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")}
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter(f"{namespace}:doc:*"):
+        text, features = decode_body(client.hget(key, "body"))
+        raw = text.encode("utf-8")
+        client.hset(key, "body", zlib.compress(len(raw).to_bytes(4, "little") + raw + features.to_bytes(), 1))
+    client.hset(f"{namespace}:meta", "format", "3")
+    with pytest.raises(IncompatibleIndexError, match="ngram"):
+        RedisSyndicationIndex(redis_url, ScanConfig(ngram=4), namespace=namespace)
+    assert client.hget(f"{namespace}:meta", "format") == b"3"
+    with RedisSyndicationIndex(redis_url, namespace=namespace) as index:
+        assert client.hget(f"{namespace}:meta", "format") == str(FORMAT_VERSION).encode() == b"4"
+        assert {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")} == before
+        assert index.get(docs[0].id).text == docs[0].text
+    client.close()
 
 
 def test_missing_index_and_unreachable_server(redis_url, namespace):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import zlib
 from functools import partial
 from pathlib import Path
 
@@ -721,6 +722,52 @@ def test_a_format_5_file_opened_under_another_configuration_is_refused_and_left_
         assert conn.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()[0] == "5"
     with SyndicationIndex(path) as index:  # upgraded once accepted
         assert index.stats()["format"] == FORMAT_VERSION and len(index) == 3
+
+
+def _format_7_body(body: bytes) -> bytes:
+    """A body as format 7 wrote it: the text and all features in one zlib stream."""
+    text, features = store.decode_body(body)
+    raw = text.encode("utf-8")
+    return zlib.compress(len(raw).to_bytes(4, "little") + raw + features.to_bytes(), 1)
+
+
+def test_a_body_keeps_its_shingles_ahead_of_the_zlib_stream_and_format_7_bodies_stay_readable():
+    doc = seed("001")
+    with SyndicationIndex(":memory:") as index:
+        features = index._entries([doc])[0].features
+    body = store.encode_body(doc.text, features)
+    text, decoded = store.decode_body(body)
+    assert text == doc.text and decoded.digest() == features.digest()
+    assert np.array_equal(store.decode_shingles(body), features.shingles)
+    # the hashes are read without decompressing: a body whose stream is cut still gives them
+    assert np.array_equal(store.decode_shingles(body[:5 + 4 * len(features.shingles)]), features.shingles)
+    old = _format_7_body(body)
+    assert old[0] == 0x78 and np.array_equal(store.decode_shingles(old), features.shingles)
+    text, decoded = store.decode_body(old)
+    assert text == doc.text and decoded.digest() == features.digest()
+
+
+def test_a_format_7_file_is_marked_format_8_and_answers_alike(tmp_path):
+    """Format 7 bodies are one zlib stream: a file of that format opens, answers both
+    verification modes as before, and takes new documents in the new layout beside the old."""
+    docs = [seed("000"), seed("001"), seed("002"), seed("003")]
+    path = tmp_path / "v7.db"
+    with SyndicationIndex(path) as index:
+        index.add_many(docs[:3])
+        before = {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")}
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute("SELECT rowid, body FROM docs").fetchall()
+        conn.executemany("UPDATE docs SET body = ? WHERE rowid = ?", [(_format_7_body(b), r) for r, b in rows])
+        conn.execute("UPDATE meta SET value = '7' WHERE key = 'format'")
+    with SyndicationIndex(path) as index:
+        assert index.stats()["format"] == FORMAT_VERSION == 8
+        assert {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")} == before
+        assert index.get(docs[1].id).text == docs[1].text
+        assert index.check(docs[3]).status != "new"  # a rewrite of the stored story, verified on old bodies
+        assert index.remove(docs[0].id)
+    with sqlite3.connect(path) as conn:
+        firsts = sorted(b[0] for (b,) in conn.execute("SELECT body FROM docs"))
+    assert firsts == [1, 0x78, 0x78]
 
 
 def test_a_batch_of_checks_moves_keys_once_at_its_end(tmp_path, monkeypatch):
