@@ -10,7 +10,11 @@ For each size N, two child processes (so that each peak RSS is its own):
   then add, atomically); a larger sample drawn the same way (``--batch-sample``, 5,000)
   goes through ``query_many`` and ``check_many`` (batches of 100, prepared in this process or
   on 2 worker processes while this one answers; the documents check_many added are removed
-  again before the checks one at a time); the index is closed and reopened. The queries start
+  again before the checks one at a time), and its batches are also checked store-only in both
+  verification modes (prepared beforehand, then each batch in one write transaction, as
+  ``check_many`` does); fresh samples (none of the queries met before) are also answered
+  store-only by 1, then 2, reader processes at once, each with its own handle, in both
+  verification modes; the index is closed and reopened. The queries start
   after an untimed pass of band-key lookups over the sample (the handle's caches and the page
   cache warm, as in a long-running crawler). Every rate is split into the time
   spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
@@ -98,19 +102,23 @@ def _cut_last_paragraph(text: str) -> str:
     return text.rsplit(". ", 1)[0] + "."
 
 
-def query_sample(path: str, absent_path: str | None, n: int, sample: int, seed: int = 0
+def query_sample(path: str, absent_path: str | None, n: int, sample: int, seed: int = 0, skip_absent: int = 0
                  ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """``(present, absent)``: ``(id, text)`` pairs; present ones are edited copies of indexed
-    documents (their original id is the id minus the ``q-`` prefix)."""
+    documents (their original id is the id minus the ``q-`` prefix), absent ones the documents
+    after the first N (after ``skip_absent`` more of them)."""
     rng = random.Random(seed)
     half = sample // 2
     wanted = set(rng.sample(range(n), half))
     present: list[tuple[str, str]] = []
     absent: list[tuple[str, str]] = []
+    skip = skip_absent
     for i, r in enumerate(_records(path)):
         if i < n:
             if i in wanted:
                 present.append((f"q-{r['id']}", _cut_last_paragraph(r["text"])))
+        elif skip:
+            skip -= 1
         elif len(absent) < half:
             absent.append((f"a-{r['id']}", r["text"]))
         else:
@@ -124,6 +132,9 @@ def query_sample(path: str, absent_path: str | None, n: int, sample: int, seed: 
         for r in _records(absent_path):
             if len(absent) >= half:
                 break
+            if skip:
+                skip -= 1
+                continue
             absent.append((f"a-{r['id']}", r["text"]))
     return present, absent
 
@@ -192,10 +203,60 @@ _MANY_BATCH, _MANY_JOBS = 100, (1, 2)
 _MANY_RUNS = ((1, "full"), (2, "full"), (2, "shingles"))
 
 
+#: reader processes answering queries at once (each its own handle and fresh queries)
+_READERS = (1, 2)
+
+
+def _read_queries(db: str, docs: list[tuple[str, str]], verify: str, start: Any, queue: Any) -> None:
+    """One reader of the concurrent-query runs: its queries prepared, then answered store-only
+    (a read transaction each, as ``query`` does) once ``start`` is set."""
+    from dedup import Document
+    from dedup.store import SyndicationIndex
+
+    with SyndicationIndex(db, create=False) as index:
+        entries = index._entries([Document(i, t) for i, t in docs])  # noqa: SLF001 - store-only timing
+        queue.put({"ready": True})
+        start.wait()
+        began = time.monotonic()
+        answers = [index._read(partial(index._matches, entry=e, limit=10, align=False,  # noqa: SLF001
+                                       exclude=e.doc.id, verify=verify)) for e in entries]
+        ended = time.monotonic()
+    found = sum(any(m.id == i[2:] for m in a) for (i, _), a in zip(docs, answers, strict=True) if i.startswith("q-"))
+    queue.put({"began": began, "ended": ended, "count": len(entries), "present_found_original": found})
+
+
+def _concurrent_queries(db: str, chunks: list[list[tuple[str, str]]], verify: str) -> dict[str, Any]:
+    """Each chunk queried by its own process, all starting at once: the rate of all queries over
+    the time from the first start to the last end."""
+    ctx = mp.get_context("spawn")
+    queue, start = ctx.Queue(), ctx.Event()
+    procs = [ctx.Process(target=_guarded, args=(_read_queries, db, chunk, verify, start, queue)) for chunk in chunks]
+    for proc in procs:
+        proc.start()
+    try:
+        for _ in procs:
+            if "error" in (ready := queue.get(timeout=600)):
+                raise SystemExit(f"a reader failed:\n{ready['error']}")
+        start.set()
+        done = [queue.get(timeout=600) for _ in procs]
+    finally:
+        start.set()
+        for proc in procs:
+            proc.join()
+    if errors := [d["error"] for d in done if "error" in d]:
+        raise SystemExit(f"a reader failed:\n{errors[0]}")
+    count = sum(d["count"] for d in done)
+    seconds = max(d["ended"] for d in done) - min(d["began"] for d in done)
+    return {"readers": len(chunks), "verify": verify, "count": count, "seconds": round(seconds, 3),
+            "store_per_s": _rate(count, seconds), "per_reader_per_s": [_rate(d["count"], d["ended"] - d["began"])
+                                                                        for d in done],
+            "present_found_original": sum(d["present_found_original"] for d in done)}
+
+
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
                overrides: dict[str, Any], jobs: int, batch_sample: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
-    from dedup.store import SyndicationIndex
+    from dedup.store import SyndicationIndex, batches
 
     present, absent = query_sample(path, absent_path, n, sample)
     db = os.path.join(workdir, f"index-{n}.db")
@@ -285,6 +346,19 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     out["query_shingles"]["same_status_as_full"] = sum(
         a == b for a, b in zip(statuses_by_mode["full"], statuses_by_mode["shingles"], strict=True))
 
+    # concurrent readers, each its own process and handle, on queries none of the runs met
+    # before (the page cache holds what earlier runs read, not their keys): 1 then 2 readers,
+    # in each verification mode
+    half = sample // 2
+    fresh_present, fresh_absent = query_sample(path, absent_path, n, 2 * sum(_READERS) * sample, seed=2,
+                                               skip_absent=max(sample, batch_sample) // 2)
+    for part in (fresh_present, fresh_absent):  # in corpus order otherwise: each chunk its own range
+        random.Random(2).shuffle(part)
+    chunks = iter([fresh_present[i * half:(i + 1) * half] + fresh_absent[i * half:(i + 1) * half]
+                   for i in range(2 * sum(_READERS))])
+    out["concurrent_queries"] = [_concurrent_queries(db, [next(chunks) for _ in range(readers)], verify)
+                                 for verify in ("full", "shingles") for readers in _READERS]
+
     # query_many over a larger sample (worker processes take ~1 s to start): batches prepared
     # here (jobs 1) or on worker processes while this one answers the batch before (jobs 2)
     many_present, many_absent = query_sample(path, absent_path, n, batch_sample, seed=1)
@@ -335,6 +409,27 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["check_many"].append({
             "jobs": batch_jobs, "count": len(to_check), "seconds": round(total, 2),
             "per_s": _rate(len(to_check), total), "statuses": dict(Counter(v.status for v in verdicts))})
+    # the store's part of check_many: the batches prepared beforehand (untimed), then each
+    # checked in one write transaction, every document atomically against other writers
+    out["check_many_store"] = []
+    for verify in ("full", "shingles"):
+        to_check = [Document(f"b{verify[0]}-" + q.id, q.text) for q in many]
+        prepared = [index._entries(b, store=True)  # noqa: SLF001 - the benchmark times the store's steps
+                    for b in batches(to_check, _MANY_BATCH)]
+        clock.take()
+        relations: Counter[str] = Counter()
+        start = time.perf_counter()
+        for entries in prepared:
+            for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
+                                                 candidates=None, verify=verify):
+                relations[matches[0].relation if matches else "new"] += 1
+        total = time.perf_counter() - start
+        for c in to_check:
+            index.remove(c.id)
+        clock.take()
+        out["check_many_store"].append({"verify": verify, "batch": _MANY_BATCH, "count": len(to_check),
+                                        "seconds": round(total, 2), "store_per_s": _rate(len(to_check), total),
+                                        "statuses": dict(relations)})
     # checks verified by shingles, their documents removed again afterwards
     shingle_checks = [Document("s-" + q.id, q.text) for q in queries]
     counted: Counter[str] = Counter()
@@ -519,6 +614,11 @@ def render(m: dict[str, Any]) -> str:
             lines.append(f"| {n:,} | dedup query_many (batch {_MANY_BATCH}, jobs {qm['jobs']}, verify {verify}) | "
                          f"{qm['per_s']} | | | | {qm['count']:,} queries; {qm['present_found_original']}/{many // 2} "
                          f"edited copies found{same} |")
+        for cq in d.get("concurrent_queries", []):
+            lines.append(f"| {n:,} | dedup query, {cq['readers']} reader process(es) at once, verify {cq['verify']}"
+                         f" | | | {cq['seconds']} | {cq['store_per_s']} | fresh queries; per reader "
+                         f"{cq['per_reader_per_s']}/s; {cq['present_found_original']}/{cq['count'] // 2} "
+                         f"edited copies found |")
         lines.append(f"| {n:,} | dedup band-key lookup only | | | {d['lookup_only']['seconds']} | "
                      f"{d['lookup_only']['per_s']} | {d['lookup_only']['mean_candidates']} candidates/query |")
         lines.append(f"| {n:,} | dedup check | {c['per_s']} | {c['prepare_seconds']} | {c['store_seconds']} | "
@@ -530,6 +630,9 @@ def render(m: dict[str, Any]) -> str:
         for cm in d.get("check_many", []):
             lines.append(f"| {n:,} | dedup check_many (batch {_MANY_BATCH}, jobs {cm['jobs']}) | {cm['per_s']} | | | | "
                          f"{cm['count']:,} checks: {cm['statuses']} |")
+        for cm in d.get("check_many_store", []):
+            lines.append(f"| {n:,} | dedup check_many, store only (batch {cm['batch']}, verify {cm['verify']}) | | | "
+                         f"{cm['seconds']} | {cm['store_per_s']} | {cm['count']:,} checks: {cm['statuses']} |")
         if "evict" in d:
             e = d["evict"]
             lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "

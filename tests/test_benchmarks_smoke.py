@@ -367,6 +367,16 @@ def test_index_bench_command_line(generated, tmp_path):
     assert 0 < quick["same_status_as_full"] <= 10 and sum(d["check_shingles"]["statuses"].values()) == 10
     statuses = [c["statuses"] for c in d["check_many"]]
     assert statuses[0] == statuses[1] and sum(statuses[0].values()) == 16 and statuses[0].get("duplicate")
+    # concurrent readers: 1 then 2 processes per mode, each on its own fresh queries
+    readers = [(c["verify"], c["readers"], c["count"]) for c in d["concurrent_queries"]]
+    assert readers == [("full", 1, 10), ("full", 2, 20), ("shingles", 1, 10), ("shingles", 2, 20)]
+    assert all(c["store_per_s"] > 0 and len(c["per_reader_per_s"]) == c["readers"] for c in d["concurrent_queries"])
+    assert all(0 < c["present_found_original"] <= c["count"] // 2 for c in d["concurrent_queries"])
+    # the store-only batches meet the index check_many met (its documents removed again)
+    store_only = {c["verify"]: c for c in d["check_many_store"]}
+    assert set(store_only) == {"full", "shingles"}
+    assert sum(store_only["full"]["statuses"].values()) == 16 and store_only["full"]["store_per_s"] > 0
+    assert store_only["full"]["statuses"].get("duplicate") == statuses[0]["duplicate"]
     assert d["reopen_documents"] == 70
     if sys.platform.startswith("linux"):  # the resident memory split into its own and the mapped index
         parts = run["dedup"]["rss_after_checks"]
