@@ -11,10 +11,11 @@ For each size N, two child processes (so that each peak RSS is its own):
   goes through ``query_many`` and ``check_many`` (batches of 100, prepared in this process or
   on 2 worker processes while this one answers; the documents check_many added are removed
   again before the checks one at a time), and its batches are also checked store-only in both
-  verification modes (prepared beforehand, then each batch in one write transaction, as
+  verification modes (each batch prepared untimed, then checked in one write transaction, as
   ``check_many`` does); fresh samples (none of the queries met before) are also answered
-  store-only by 1, then 2, reader processes at once, each with its own handle, in both
-  verification modes; the index is closed and reopened. The queries start
+  store-only by 1, then 2, reader processes at once, each with its own handle, warmed by an
+  untimed pass of as many other fresh queries, in both verification modes; the index is
+  closed and reopened. The queries start
   after an untimed pass of band-key lookups over the sample (the handle's caches and the page
   cache warm, as in a long-running crawler). Every rate is split into the time
   spent *preparing* documents (cleaning, tokenizing, stemming, MinHash, band keys: the
@@ -207,30 +208,39 @@ _MANY_RUNS = ((1, "full"), (2, "full"), (2, "shingles"))
 _READERS = (1, 2)
 
 
-def _read_queries(db: str, docs: list[tuple[str, str]], verify: str, start: Any, queue: Any) -> None:
-    """One reader of the concurrent-query runs: its queries prepared, then answered store-only
-    (a read transaction each, as ``query`` does) once ``start`` is set."""
+def _read_queries(db: str, warm: list[tuple[str, str]], docs: list[tuple[str, str]], verify: str, start: Any,
+                  queue: Any) -> None:
+    """One reader of the concurrent-query runs: its queries prepared, ``warm`` answered untimed
+    (the handle and page caches as other traffic leaves them in a long-running crawler), then
+    ``docs`` answered store-only (a read transaction each, as ``query`` does) once ``start`` is set."""
     from dedup import Document
     from dedup.store import SyndicationIndex
 
     with SyndicationIndex(db, create=False) as index:
-        entries = index._entries([Document(i, t) for i, t in docs])  # noqa: SLF001 - store-only timing
+        def answer(entries: list[Any]) -> list[list[Any]]:
+            return [index._read(partial(index._matches, entry=e, limit=10, align=False,  # noqa: SLF001
+                                        exclude=e.doc.id, verify=verify)) for e in entries]
+
+        answer(index._entries([Document(i, t) for i, t in warm]))  # noqa: SLF001 - store-only timing
+        entries = index._entries([Document(i, t) for i, t in docs])  # noqa: SLF001
         queue.put({"ready": True})
         start.wait()
         began = time.monotonic()
-        answers = [index._read(partial(index._matches, entry=e, limit=10, align=False,  # noqa: SLF001
-                                       exclude=e.doc.id, verify=verify)) for e in entries]
+        answers = answer(entries)
         ended = time.monotonic()
     found = sum(any(m.id == i[2:] for m in a) for (i, _), a in zip(docs, answers, strict=True) if i.startswith("q-"))
     queue.put({"began": began, "ended": ended, "count": len(entries), "present_found_original": found})
 
 
-def _concurrent_queries(db: str, chunks: list[list[tuple[str, str]]], verify: str) -> dict[str, Any]:
-    """Each chunk queried by its own process, all starting at once: the rate of all queries over
-    the time from the first start to the last end."""
+def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]], verify: str
+                        ) -> dict[str, Any]:
+    """Each ``(warm, timed)`` chunk queried by its own process (:func:`_read_queries`), the timed
+    parts all starting at once: the rate of all of them over the time from the first start to
+    the last end."""
     ctx = mp.get_context("spawn")
     queue, start = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_guarded, args=(_read_queries, db, chunk, verify, start, queue)) for chunk in chunks]
+    procs = [ctx.Process(target=_guarded, args=(_read_queries, db, warm, timed, verify, start, queue))
+             for warm, timed in chunks]
     for proc in procs:
         proc.start()
     try:
@@ -347,16 +357,18 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         a == b for a, b in zip(statuses_by_mode["full"], statuses_by_mode["shingles"], strict=True))
 
     # concurrent readers, each its own process and handle, on queries none of the runs met
-    # before (the page cache holds what earlier runs read, not their keys): 1 then 2 readers,
-    # in each verification mode
+    # before, after an untimed pass of as many other ones (a long-running crawler's caches hold
+    # what other traffic read, not these queries' keys): 1 then 2 readers, in each mode
     half = sample // 2
-    fresh_present, fresh_absent = query_sample(path, absent_path, n, 2 * sum(_READERS) * sample, seed=2,
+    parts = 2 * 2 * sum(_READERS)  # modes x (warm, timed) x readers
+    fresh_present, fresh_absent = query_sample(path, absent_path, n, parts * sample, seed=2,
                                                skip_absent=max(sample, batch_sample) // 2)
     for part in (fresh_present, fresh_absent):  # in corpus order otherwise: each chunk its own range
         random.Random(2).shuffle(part)
     chunks = iter([fresh_present[i * half:(i + 1) * half] + fresh_absent[i * half:(i + 1) * half]
-                   for i in range(2 * sum(_READERS))])
-    out["concurrent_queries"] = [_concurrent_queries(db, [next(chunks) for _ in range(readers)], verify)
+                   for i in range(parts)])
+    out["concurrent_queries"] = [_concurrent_queries(db, [(next(chunks), next(chunks)) for _ in range(readers)],
+                                                     verify)
                                  for verify in ("full", "shingles") for readers in _READERS]
 
     # query_many over a larger sample (worker processes take ~1 s to start): batches prepared
@@ -414,16 +426,16 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     out["check_many_store"] = []
     for verify in ("full", "shingles"):
         to_check = [Document(f"b{verify[0]}-" + q.id, q.text) for q in many]
-        prepared = [index._entries(b, store=True)  # noqa: SLF001 - the benchmark times the store's steps
-                    for b in batches(to_check, _MANY_BATCH)]
-        clock.take()
         relations: Counter[str] = Counter()
-        start = time.perf_counter()
-        for entries in prepared:
+        total = 0.0
+        for batch in batches(to_check, _MANY_BATCH):  # each prepared untimed, one at a time
+            entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
+            start = time.perf_counter()
             for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
                                                  candidates=None, verify=verify):
                 relations[matches[0].relation if matches else "new"] += 1
-        total = time.perf_counter() - start
+            total += time.perf_counter() - start
+        clock.take()
         for c in to_check:
             index.remove(c.id)
         clock.take()
