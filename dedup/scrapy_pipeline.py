@@ -27,8 +27,8 @@ Settings (defaults in brackets):
 - ``DEDUP_VERIFY`` [``"full"``]: how candidates are verified (``verify`` of
   :meth:`~dedup.store.BaseSyndicationIndex.query`): ``"full"`` compares sentences (every
   status); ``"shingles"`` compares word n-grams only: duplicates and syndicated copies (what
-  ``drop`` drops by default), while rewrites and partial reuse pass as ``new``; 3-4 times
-  faster per matching item on a whole-text-only index, ~1.5 times with passage keys.
+  ``drop`` drops by default), while rewrites and partial reuse pass as ``new``; 4-5 times
+  faster per item on a whole-text-only index, ~1.5 times with passage keys.
 
 Every item with text is checked and added (:meth:`~dedup.store.BaseSyndicationIndex.check`),
 dropped ones included: a reprint seen tomorrow is still recognised. Counts go to the crawl

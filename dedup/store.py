@@ -22,7 +22,7 @@ the newest, and one held by ``config.max_bucket`` or more is ignored: see
 (:class:`~dedup.verify.TextFeatures`: no stored text is prepared again), or, with
 ``verify="shingles"``, by their word n-gram hashes alone
 (:func:`~dedup.verify.shingle_verification`: copies and syndicated versions, no rewrites;
-3-4 times faster on a whole-text-only index). IDF weights come
+4-5 times faster on a whole-text-only index). IDF weights come
 from document frequencies kept in the index (per language, by word id), counted as if the
 queried document were part of the indexed corpus: the same weights a scan of the index plus
 the query would use. The file keeps them as a table plus a log of the documents added or
@@ -446,8 +446,8 @@ class BaseSyndicationIndex(ABC):
 
         ``verify``: ``"full"`` (default) compares the sentences of each candidate with the text's,
         as ``dedup scan`` does; ``"shingles"`` compares their word n-gram hashes only
-        (:func:`~dedup.verify.shingle_verification`): 3-4 times faster per query with
-        candidates on a whole-text-only index (~1.5 times with passage keys, whose lookup
+        (:func:`~dedup.verify.shingle_verification`): 4-5 times faster per query on a
+        whole-text-only index (~1.5 times with passage keys, whose lookup
         dominates), it tells duplicates and syndicated copies, not rewrites or partial reuse,
         and gives Jaccard and containment scores without evidence; ``align`` needs ``"full"``.
         """
