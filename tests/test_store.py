@@ -147,6 +147,27 @@ def test_memory_map_is_set_on_every_connection_and_changes_no_answer(tmp_path):
             SyndicationIndex(path, mmap_size=bad)
 
 
+def test_page_cache_size_is_set_on_every_connection_and_preload_reads_every_stored_key(tmp_path):
+    """``cache_mb`` is the handle's SQLite page cache (its worker processes' too); ``preload``
+    reads the key tables through it and changes no answer."""
+    path = tmp_path / "i.db"
+    with SyndicationIndex(path, cache_mb=3) as small, SyndicationIndex(path) as plain:
+        assert small._connection().execute("PRAGMA cache_size").fetchone()[0] == -3 * 1024
+        assert plain._connection().execute("PRAGMA cache_size").fetchone()[0] == -128 * 1024
+        assert ("cache_mb", 3) in small._reader_spec().options
+        small.add_many([seed("001"), seed("002"), seed("003")])
+        before = [m.to_dict() for m in small.query(seed("000"))]
+        assert small.preload() == 0  # every key still in the recent table
+        small.merge()
+        stats = small.stats()
+        assert small.preload() == stats["doc_keys"] + stats["passage_keys"] > 0
+        assert before and [m.to_dict() for m in small.query(seed("000"))] == before
+        assert [m.to_dict() for m in plain.query(seed("000"))] == before
+    for bad in (0, -1, 1.5, True, "1G"):
+        with pytest.raises(ConfigError, match="cache_mb"):
+            SyndicationIndex(path, cache_mb=bad)
+
+
 def _count_loads(index: SyndicationIndex, method: str, loaded: list[int]) -> None:
     """Record in ``loaded`` how many stored documents each call of ``index.<method>`` loads."""
     load = getattr(index, method)
