@@ -20,6 +20,7 @@ from typing import Protocol
 import numpy as np
 from datasketch.lsh import _optimal_param
 
+from dedup.arrays import distinct
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError
 from dedup.spill import SpilledBlobs
@@ -220,7 +221,7 @@ def merge_pairs(*arrays: np.ndarray) -> np.ndarray:
         return np.empty((0, 2), np.int64)
     both = np.concatenate(parts).astype(np.int64)
     n = int(both.max()) + 1
-    codes = np.unique(both[:, 0] * n + both[:, 1])
+    codes = distinct(both[:, 0] * n + both[:, 1])
     return np.stack(np.divmod(codes, n), axis=1)
 
 

@@ -12,14 +12,18 @@ its keys.
 Each handle keeps what it has read of ``recent`` in memory (:class:`RecentKeys`): the keys
 and their documents as sorted arrays in levels of growing size (:class:`SortedPairs`),
 searched with binary search, catching up with other writers by reading only the rows added
-since. A merge, or the removal of a document that is
-still in ``recent``, bumps a generation counter in the file, and handles read ``recent``
-again. Memory per handle is bounded by :data:`RECENT_KEYS` (16 bytes a key).
+since. The removal of a document still in ``recent`` (a re-fetched page replaced, an eviction)
+is logged in the table ``recent_removed``: handles read the removals logged since, with the
+new rows, and leave the removed documents out of their answers. A merge
+empties both tables and bumps a generation counter in the file, and handles read ``recent``
+again. Memory per handle is bounded by :data:`RECENT_KEYS` (16 bytes a key), plus the
+removed documents' numbers.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -66,13 +70,24 @@ def _sorted(keys: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def _merged(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_values: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray]:
     """Two runs of pairs sorted by key as one, the second's after the first's pairs of equal
-    keys: inserted where binary search puts them (a copy, no sort)."""
+    keys: placed where binary search puts them (a copy, no sort; what ``np.insert`` does, at
+    half its cost for a few keys, paid on every check).
+
+    >>> _merged(np.array([1, 3, 3, 9]), np.array([0, 1, 2, 3]), np.array([3, 10]), np.array([7, 8]))
+    (array([ 1,  3,  3,  3,  9, 10]), array([0, 1, 2, 7, 3, 8]))
+    """
     if not len(more_keys):
         return keys, values
     if not len(keys):
         return more_keys, more_values
-    at = np.searchsorted(keys, more_keys, "right")
-    return np.insert(keys, at, more_keys), np.insert(values, at, more_values)
+    size = len(keys) + len(more_keys)
+    new = np.searchsorted(keys, more_keys, "right") + np.arange(len(more_keys))  # where the second's go
+    old = np.ones(size, dtype=bool)
+    old[new] = False
+    out_keys, out_values = np.empty(size, keys.dtype), np.empty(size, values.dtype)
+    out_keys[new], out_values[new] = more_keys, more_values
+    out_keys[old], out_values[old] = keys, values
+    return out_keys, out_values
 
 
 def _summed(keys: np.ndarray, values: np.ndarray, more_keys: np.ndarray, more_values: np.ndarray
@@ -235,9 +250,9 @@ class RecentKeys(ConnectionCache):
     """What one connection has read of an index's ``recent`` table, between its transactions.
 
     :meth:`sync` catches up inside a transaction, before the transaction's own writes: nothing
-    to read when the file did not change (:meth:`ConnectionCache.changed`); the rows added
-    since otherwise; the whole table again after a merge or the removal of a recent document
-    (``recent_generation`` changed).
+    to read when the file did not change (:meth:`ConnectionCache.changed`); the rows added and
+    removals logged since otherwise; the whole table again after a merge (``recent_generation``
+    changed).
     """
 
     def __init__(self) -> None:
@@ -246,9 +261,13 @@ class RecentKeys(ConnectionCache):
     def clear(self) -> None:
         super().__init__()
         self._generation: int | None = None
-        self._last = 0
+        self._start()
+
+    def _start(self) -> None:
+        self._last = self._last_removal = 0
         self._doc = SortedPairs()
         self._passage = SortedPairs()
+        self._removed: set[int] = set()  # documents whose pairs are left out of answers
 
     def __len__(self) -> int:
         return len(self._doc) + len(self._passage)
@@ -258,23 +277,47 @@ class RecentKeys(ConnectionCache):
             return
         generation = conn.execute("SELECT n FROM counts WHERE name = 'recent_generation'").fetchone()[0]
         if generation != self._generation:
-            self._doc, self._passage, self._last = SortedPairs(), SortedPairs(), 0
+            self._start()
             self._generation = generation
-        rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent WHERE doc > ? ORDER BY doc",
-                            (self._last,)).fetchall()
-        if not rows:
+        # removals as rows without whole-text keys (NULL)
+        self._take(conn.execute("SELECT doc, doc_keys, passage_keys FROM recent WHERE doc > ? UNION ALL "
+                                "SELECT seq, NULL, docs FROM recent_removed WHERE seq > ?",
+                                (self._last, self._last_removal)).fetchall())
+
+    def extend(self, rows: list[tuple[int, bytes, bytes]]) -> None:
+        """Take ``(doc, doc_keys, passage_keys)`` rows this connection has just added to the
+        ``recent`` table as read, instead of reading them back: only right after :meth:`sync`
+        in the same write transaction, with nothing else written to the table in between
+        (a rolled-back transaction must :meth:`clear` the cache)."""
+        self._take(rows)
+
+    def _take(self, rows: Sequence[tuple[int, bytes | None, bytes]]) -> None:
+        """Rows of the recent table, and removals as ``(seq, None, packed documents)``."""
+        if removals := [(seq, docs) for seq, keys, docs in rows if keys is None]:
+            self._last_removal = max(seq for seq, _ in removals)
+            self._removed.update(unpacked_keys(b"".join(docs for _, docs in removals)).tolist())
+        added = [(doc, keys, passage) for doc, keys, passage in rows if keys is not None]
+        if not added:
             return
-        docs = np.asarray([r[0] for r in rows], dtype=np.int64)
-        for pairs, column in ((self._doc, 1), (self._passage, 2)):
-            blobs = [r[column] for r in rows]
-            counts = np.asarray([len(b) // 6 for b in blobs], dtype=np.int64)
+        docs = np.asarray([doc for doc, _, _ in added], dtype=np.int64)
+        self._last = int(docs.max())
+        for pairs, blobs in ((self._doc, [keys for _, keys, _ in added]),
+                             (self._passage, [passage for _, _, passage in added])):
+            counts = np.asarray([len(b) // PACKED_KEY_BYTES for b in blobs], dtype=np.int64)
             pairs.add(unpacked_keys(b"".join(blobs)), np.repeat(docs, counts))
-        self._last = int(docs[-1])
+
+    def _live(self, found: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        keys, docs = found
+        if self._removed and len(docs):  # a few pairs: a set lookup each
+            removed = self._removed
+            kept = np.fromiter((d not in removed for d in docs.tolist()), dtype=bool, count=len(docs))
+            return keys[kept], docs[kept]
+        return found
 
     def doc_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, docs)``: recent documents holding whole-text keys among ``keys``."""
-        return self._doc.find(keys)
+        return self._live(self._doc.find(keys))
 
     def passage_pairs(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(keys, docs)``: recent documents holding passage keys among ``keys``."""
-        return self._passage.find(keys)
+        return self._live(self._passage.find(keys))

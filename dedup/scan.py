@@ -19,9 +19,8 @@ from itertools import chain, islice
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-
 from dedup import stages
+from dedup.arrays import distinct
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, InputError
 from dedup.parallel import Backend, Task, make_backend, resolve_jobs
@@ -203,7 +202,7 @@ def _scan(docs: Iterator[Document], config: ScanConfig, backend: Backend, skippe
     def verify_tasks() -> Iterator[Task]:
         for lo, hi in bounds:
             chunk = candidates[lo:hi]
-            needed = np.unique(chunk).tolist()
+            needed = distinct(chunk).tolist()
             yield (chunk.tolist(), {i: features[i] for i in needed}, cfg, frequent, idf), {"run": run}
 
     pairs: list[Pair] = []

@@ -85,6 +85,7 @@ import numpy as np
 
 from dedup import __version__
 from dedup import recent as recent_mod
+from dedup.arrays import distinct
 from dedup.config import ScanConfig
 from dedup.errors import ConfigError, IncompatibleIndexError, StoreError
 from dedup.index import band_keys
@@ -129,6 +130,9 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
+#: 9: the removal of a document still in the ``recent`` table is logged in ``recent_removed``,
+#: which handles read like new rows, instead of making every handle read the table again (a
+#: re-fetched page replaced soon after it was added cost ~1,000 times what a check costs).
 #: 8: a body keeps its word n-gram hashes ahead of its zlib stream (:func:`encode_body`);
 #: bodies of format 7 (one zlib stream) stay readable, so the upgrade only marks the file.
 #: 7: passage keys in levels of key tables (a log-structured merge, see ``_KEY_LEVELS``); the
@@ -140,11 +144,12 @@ log = logging.getLogger(__name__)
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 #: Formats this version upgrades in place when it opens them, once the configuration is
 #: accepted (version 5 lacks the key levels: its passage-key table becomes the last level,
-#: the others start empty; version 7 bodies are read as they are).
-_UPGRADABLE = {"5", "7"}
+#: the others start empty; version 7 bodies are read as they are; versions before 9 gain an
+#: empty ``recent_removed`` table).
+_UPGRADABLE = {"5", "7", "8"}
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
 DF_FOLD = 5000
@@ -303,7 +308,7 @@ class StoredShingles:
 
 def word_ids(features: TextFeatures) -> np.ndarray:
     """Distinct word ids of a document's content words, sorted (what document frequency counts)."""
-    return np.unique(features.words)
+    return distinct(features.words)
 
 
 def keys_to_bytes(keys: np.ndarray) -> bytes:
@@ -695,7 +700,7 @@ class BaseSyndicationIndex(ABC):
         parts: dict[str | None, list[np.ndarray]] = {entry.language: [entry.words]}
         for s in stored:
             parts.setdefault(s.features.language, []).append(s.features.words)
-        needed = {lang: np.unique(np.concatenate(arrays)) for lang, arrays in parts.items()}
+        needed = {lang: distinct(np.concatenate(arrays)) for lang, arrays in parts.items()}
         df, totals = self._frequencies(reader, needed)
         ids = needed[entry.language]
         own = df[entry.language] = df[entry.language].copy()
@@ -732,8 +737,8 @@ def make_entries(fp: Fingerprinter, documents: Sequence[Document], added: float 
     out = []
     for i, (d, p, f) in enumerate(zip(documents, prepared, features, strict=True)):
         # a text without sentences has no whole-text signature worth a bucket
-        dk = np.unique(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
-        pk = np.unique(passage_keys[bounds[i]:bounds[i + 1]].ravel())
+        dk = distinct(doc_keys[i]) if p.sentences else np.empty(0, np.int64)
+        pk = distinct(passage_keys[bounds[i]:bounds[i + 1]])
         out.append(Entry(d, p, f, dk, pk, word_ids(f), when))
     return out
 
@@ -957,6 +962,14 @@ _KEY_TABLE = "CREATE TABLE {} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMA
 _LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1]) + (
     "INSERT INTO counts (name, n) VALUES ('moving', 0), ('moved_key', -1), ('moving_upto', 0), "
     + ", ".join(f"('level_{i}', 0), ('level_{i + 1}_upto', 0)" for i in range(1, len(_KEY_LEVELS))) + ";\n")
+#: What format 9 adds: the recent documents removed since the ``recent`` table was last merged
+#: (:class:`~dedup.recent.RecentKeys`).
+_REMOVED_SCHEMA = """
+CREATE TABLE recent_removed (
+    seq INTEGER PRIMARY KEY,        -- growing until the next merge empties the table
+    docs BLOB NOT NULL              -- the docs.rowid of the removed documents, packed_keys()
+);
+"""
 _NO_KEY = 2**63 - 1  # above every stored key
 _NO_KEYS = np.empty(0, np.int64)
 
@@ -1063,7 +1076,11 @@ def stored_keys(keys: np.ndarray) -> np.ndarray:
     """Band keys as the SQLite backend keeps them: cut to 47 bits, distinct, sorted."""
     if not len(keys):
         return _NO_KEYS
-    return np.unique(np.asarray(keys, dtype=np.int64) & _KEY_MASK)
+    cut = np.asarray(keys, dtype=np.int64) & _KEY_MASK  # a new array, sorted in place
+    cut.sort()
+    if (cut[1:] == cut[:-1]).any():  # keys equal in their low 47 bits: rare
+        return distinct(cut)
+    return cut
 
 
 def _write_keys(conn: sqlite3.Connection, sql: str, parts: Sequence[tuple[np.ndarray, int]]) -> int:
@@ -1104,6 +1121,7 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
         upto = _newest_merged(conn)
         conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                          ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
+    _execute_script(conn, _REMOVED_SCHEMA)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
 
 
@@ -1412,7 +1430,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 raise StoreError(f"no index at {self.path}")
             if not write:
                 return None
-            _execute_script(conn, _SCHEMA + _KEY_TABLE.format(_KEY_LEVELS[-1]) + _LEVELS_SCHEMA)
+            _execute_script(conn, _SCHEMA + _KEY_TABLE.format(_KEY_LEVELS[-1]) + _LEVELS_SCHEMA + _REMOVED_SCHEMA)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
                       "created": repr(time.time()), "dedup_version": __version__}
@@ -1443,7 +1461,11 @@ class SyndicationIndex(BaseSyndicationIndex):
         return Entry(entry.doc, entry.prepared, entry.features, stored_keys(entry.doc_keys),
                      stored_keys(entry.passage_keys), entry.words, entry.added, body)
 
-    def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry], *, move: bool = True) -> None:
+    def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry], *, move: bool = True,
+                synced: bool = False) -> None:
+        """Store ``entries`` (replacing stored documents of the same ids). ``synced``: this
+        handle's recent keys were read in this transaction (a check's query), so it takes the
+        new rows as they are written instead of reading them back."""
         entries = unique_by_id(entries)
         ids = [e.doc.id for e in entries]
         old = []
@@ -1455,7 +1477,8 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._delete(conn, old)
         # rowids are assigned here, under the write lock, and never reused: a handle tells the
         # documents it has read from the recent table by rowid
-        first = conn.execute("SELECT n FROM counts WHERE name = 'rowid'").fetchone()[0] + 1
+        held = dict(conn.execute("SELECT name, n FROM counts WHERE name IN ('rowid', 'recent_keys', 'df_log')"))
+        first = held["rowid"] + 1
         languages: Counter[str] = Counter()
         rows = []
         recent = []
@@ -1475,20 +1498,25 @@ class SyndicationIndex(BaseSyndicationIndex):
             languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?",
-                         ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (len(entries), "rowid")))
-        pending = conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0] + n_doc + n_passage
-        if pending >= recent_mod.RECENT_KEYS:  # merged with the recent keys, straight into the key tables
+        # the counts change in one statement (a check is one small transaction: statements add up)
+        changes = [(n_doc, "doc_keys"), (n_passage, "passage_keys"), (len(entries), "rowid")]
+        merged = held["recent_keys"] + n_doc + n_passage >= recent_mod.RECENT_KEYS
+        if merged:  # merged with the recent keys, straight into the key tables
             self._merge_recent(conn, recent)
         else:  # the keys go to the end of the recent table, not all over the key B-trees
             conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", recent)
-            conn.execute("UPDATE counts SET n = ? WHERE name = 'recent_keys'", (pending,))
+            changes.append((n_doc + n_passage, "recent_keys"))
         conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
                          "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
-        self._log_words(conn, logged)
+        changes += self._log_words(conn, logged, held["df_log"])
+        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
         if move:  # a step of a level's move, if one is due (a batch of checks takes one at its end)
             _move_levels(conn, _move_budget(n_doc + n_passage))
-        self._recent.touch()
+        if synced and not old and not merged:
+            # the handle read the recent table in this transaction and only these rows came after
+            self._recent.extend(recent)
+        else:
+            self._recent.touch()
 
     @staticmethod
     def _merge_recent(conn: sqlite3.Connection, more: Sequence[tuple[int, bytes, bytes]] = ()) -> None:
@@ -1501,6 +1529,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         _write_keys(conn, f"INSERT INTO {_KEY_LEVELS[0]} (key, doc) VALUES (?, ?)", passage_parts)
         moved = sum(len(k) for k, _ in passage_parts)
         conn.execute("DELETE FROM recent")
+        conn.execute("DELETE FROM recent_removed")
         conn.execute("UPDATE counts SET n = 0 WHERE name = 'recent_keys'")
         conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
         conn.execute("UPDATE counts SET n = n + ? WHERE name = 'level_1'", (moved,))
@@ -1542,20 +1571,25 @@ class SyndicationIndex(BaseSyndicationIndex):
             if i < len(_KEY_LEVELS):
                 conn.execute("UPDATE counts SET n = n - ? WHERE name = ?", (deleted, f"level_{i}"))
         if recent:
-            conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in sorted(recent)))
-            conn.execute("UPDATE counts SET n = n + 1 WHERE name = 'recent_generation'")
+            removed = sorted(recent)
+            conn.executemany("DELETE FROM recent WHERE doc = ?", ((d,) for d in removed))
+            # logged for the handles that hold their keys: they leave them out of their answers
+            conn.execute("INSERT INTO recent_removed (docs) VALUES (?)", (packed_keys(np.array(removed)),))
         conn.executemany("UPDATE counts SET n = n - ? WHERE name = ?",
                          ((n_doc, "doc_keys"), (n_passage, "passage_keys"), (n_recent, "recent_keys")))
         conn.executemany("DELETE FROM docs WHERE rowid = ?", ((r[0],) for r in rows))
         conn.executemany("UPDATE languages SET n = n - ? WHERE language = ?",
                          ((n, lang) for lang, n in languages.items()))
         conn.execute("DELETE FROM languages WHERE n <= 0")
-        self._log_words(conn, logged)
+        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", self._log_words(conn, logged))
         self._recent.touch()
 
-    def _log_words(self, conn: sqlite3.Connection, rows: Sequence[tuple[str, int, bytes]]) -> None:
+    def _log_words(self, conn: sqlite3.Connection, rows: Sequence[tuple[str, int, bytes]], logged: int | None = None
+                   ) -> list[tuple[int, str]]:
         """Append ``(language, sign, word ids)`` rows to the document-frequency log, folding
-        the log into the ``df`` table once it holds :data:`DF_FOLD` documents.
+        the log into the ``df`` table once it holds :data:`DF_FOLD` documents. ``logged``: the
+        rows the log held (read here when not given). Returns the change of the log's count
+        for the caller to write (``[(n, "df_log")]``, empty after a fold).
 
         One row per document: a commit appends to the end of one table instead of updating
         the counts of some 300 words spread over the whole ``df`` table (which made a
@@ -1564,11 +1598,14 @@ class SyndicationIndex(BaseSyndicationIndex):
         """
         self._cache.touch()
         if not rows:
-            return
+            return []
         conn.executemany("INSERT INTO df_log (language, sign, words) VALUES (?, ?, ?)", rows)
-        conn.execute("UPDATE counts SET n = n + ? WHERE name = 'df_log'", (len(rows),))
-        if conn.execute("SELECT n FROM counts WHERE name = 'df_log'").fetchone()[0] >= DF_FOLD:
-            self._fold(conn)
+        if logged is None:
+            logged = conn.execute("SELECT n FROM counts WHERE name = 'df_log'").fetchone()[0]
+        if logged + len(rows) >= DF_FOLD:
+            self._fold(conn)  # sets the count to 0
+            return []
+        return [(len(rows), "df_log")]
 
     @staticmethod
     def _fold(conn: sqlite3.Connection) -> None:
@@ -1668,8 +1705,10 @@ class SyndicationIndex(BaseSyndicationIndex):
             for doc, n in conn.execute(
                     f"SELECT doc, count(*) FROM doc_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
                 hits.setdefault(doc, [0, 0])[0] += n
-        for doc in self._recent.doc_pairs(entry.doc_keys)[1].tolist():
-            hits.setdefault(doc, [0, 0])[0] += 1
+        recent_docs = self._recent.doc_pairs(entry.doc_keys)[1]
+        if len(recent_docs):  # a recent copy shares all of a text's keys: counted per document
+            for doc, n in zip(*(a.tolist() for a in np.unique(recent_docs, return_counts=True)), strict=True):
+                hits.setdefault(doc, [0, 0])[0] += n
         if len(entry.passage_keys):
             self._passage_hits(conn, entry.passage_keys, hits)
         return hits
@@ -1761,7 +1800,7 @@ class SyndicationIndex(BaseSyndicationIndex):
             for entry in entries:
                 out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
                                          candidates=candidates, verify=verify))
-                self._insert(conn, [entry], move=False)
+                self._insert(conn, [entry], move=False, synced=True)
             _move_levels(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
             return out
 

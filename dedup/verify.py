@@ -43,6 +43,7 @@ import numpy as np
 import xxhash
 from rapidfuzz import fuzz, process
 
+from dedup.arrays import distinct
 from dedup.config import ScanConfig
 from dedup.prepare import Prepared, Sentence
 from dedup.shingle import word_shingles
@@ -315,7 +316,7 @@ class TextFeatures:
             words.extend(sorted(ids))
             bounds.append(len(words))
         seed = config.seed
-        shingles = np.unique(np.fromiter(
+        shingles = distinct(np.fromiter(
             map(xxhash.xxh32_intdigest, map(str.encode, word_shingles(doc.surfaces, config.ngram)), repeat(seed)),
             dtype=np.uint32,
         ))

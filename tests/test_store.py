@@ -697,6 +697,7 @@ def _as_format_5(path: Path) -> None:
             conn.execute(f"DROP TABLE {table}")
         conn.execute(f"ALTER TABLE {_KEY_LEVELS[-1]} RENAME TO passage_keys")
         conn.execute("DELETE FROM counts WHERE name LIKE 'level%' OR name LIKE 'mov%'")
+        conn.execute("DROP TABLE recent_removed")
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
 
 
@@ -768,7 +769,7 @@ def test_a_body_keeps_its_shingles_ahead_of_the_zlib_stream_and_format_7_bodies_
     assert text == doc.text and decoded.digest() == features.digest()
 
 
-def test_a_format_7_file_is_marked_format_8_and_answers_alike(tmp_path):
+def test_a_format_7_file_is_upgraded_and_answers_alike(tmp_path):
     """Format 7 bodies are one zlib stream: a file of that format opens, answers both
     verification modes as before, and takes new documents in the new layout beside the old."""
     docs = [seed("000"), seed("001"), seed("002"), seed("003")]
@@ -779,9 +780,10 @@ def test_a_format_7_file_is_marked_format_8_and_answers_alike(tmp_path):
     with sqlite3.connect(path) as conn:
         rows = conn.execute("SELECT rowid, body FROM docs").fetchall()
         conn.executemany("UPDATE docs SET body = ? WHERE rowid = ?", [(_format_7_body(b), r) for r, b in rows])
+        conn.execute("DROP TABLE recent_removed")
         conn.execute("UPDATE meta SET value = '7' WHERE key = 'format'")
     with SyndicationIndex(path) as index:
-        assert index.stats()["format"] == FORMAT_VERSION == 8
+        assert index.stats()["format"] == FORMAT_VERSION == 9
         assert {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")} == before
         assert index.get(docs[1].id).text == docs[1].text
         assert index.check(docs[3]).status != "new"  # a rewrite of the stored story, verified on old bodies
@@ -789,6 +791,40 @@ def test_a_format_7_file_is_marked_format_8_and_answers_alike(tmp_path):
     with sqlite3.connect(path) as conn:
         firsts = sorted(b[0] for (b,) in conn.execute("SELECT body FROM docs"))
     assert firsts == [1, 0x78, 0x78]
+
+
+def test_removing_a_recent_document_is_logged_not_read_again_and_format_8_files_gain_the_log(tmp_path):
+    """Format 9 logs the removal of a document still in the recent table (a re-fetched page
+    replaced) instead of making every handle read the whole table again: handles leave the
+    removed documents out, and a format 8 file (no log) is upgraded in place."""
+    docs = synthetic_docs("g", 8, 41)
+    path = tmp_path / "v8.db"
+    with SyndicationIndex(path) as index:
+        index.add_many(docs[:6])
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE recent_removed")
+        conn.execute("UPDATE meta SET value = '8' WHERE key = 'format'")
+    with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
+        assert a.stats()["format"] == FORMAT_VERSION
+        before = [_scores(b.query(d.text)) for d in docs]
+        assert [m[0] for m in before[1]] == [docs[1].id] and before[7] == []
+        a.remove(docs[1].id)
+        a.add(Document(docs[2].id, docs[7].text))  # a re-fetched page with new text replaces a recent one
+        b.check(Document("new", docs[3].text))
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT n FROM counts WHERE name = 'recent_generation'").fetchone()[0] == 0
+            logged = [store.unpacked_keys(blob).tolist() for (blob,) in conn.execute("SELECT docs FROM recent_removed")]
+        assert logged == [[2], [3]]  # the rowids of docs[1] and docs[2]'s first version
+        for handle in (a, b):
+            answers = [_scores(handle.query(d.text)) for d in docs]
+            assert answers[1] == [] and [m[0] for m in answers[7]] == [docs[2].id]
+            assert [m[0] for m in answers[3]] == ["new", docs[3].id]
+            with SyndicationIndex(path) as fresh:
+                assert answers == [_scores(fresh.query(d.text)) for d in docs]
+        a.merge()  # the merge empties the log with the recent table
+        with sqlite3.connect(path) as conn:
+            assert conn.execute("SELECT count(*) FROM recent_removed").fetchone()[0] == 0
+        assert [_scores(b.query(d.text)) for d in docs] == answers
 
 
 def test_a_batch_of_checks_moves_keys_once_at_its_end(tmp_path, monkeypatch):
@@ -848,6 +884,37 @@ def test_frequency_cache_follows_other_writers_and_own_writes(tmp_path):
         with SyndicationIndex(path) as fresh:
             assert own == _scores(fresh.query(seed("000")))
             assert len(fresh) == len(a) == 6
+
+
+@pytest.mark.parametrize("recent_keys", [None, 120])
+def test_recent_keys_a_check_takes_as_written_stay_what_the_file_holds(tmp_path, monkeypatch, recent_keys):
+    """A check's handle takes the recent-table rows it writes as read (no read back): checks
+    from two handles, interleaved, replacing ids and (with 120) merging the recent keys every
+    few documents, answer as a fresh handle does after each step."""
+    from dedup import recent
+
+    if recent_keys is not None:
+        monkeypatch.setattr(recent, "RECENT_KEYS", recent_keys)
+    path = tmp_path / "i.db"
+    story = [Document(f"s-{i}", seed("003").text + f"\n\nUpdate {i}.") for i in range(6)]
+    docs = synthetic_docs("r", 12, 31)
+    with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
+        steps = [(a, story[0]), (b, story[1]), (a, story[2]), (a, docs[0]), (b, Document("s-0", story[3].text)),
+                 (a, story[4]), (b, docs[1]), (a, Document("s-2", docs[2].text)), (a, story[5])]
+        for i, (handle, doc) in enumerate(steps):
+            handle.check(doc, added=float(i))
+            for other in (a, b):
+                with SyndicationIndex(path) as fresh:
+                    for q in (story[5].text, docs[2].text, docs[0].text):
+                        assert _scores(other.query(q)) == _scores(fresh.query(q))
+        a.check_many(docs[3:], batch_size=4)
+        with SyndicationIndex(path) as fresh:
+            for q in (story[0].text, docs[5].text, docs[11].text):
+                assert _scores(a.query(q)) == _scores(b.query(q)) == _scores(fresh.query(q))
+            assert len(fresh) == 16  # s-0, s-1, s-2, s-4, s-5 and r-0..r-11 but r-2 (its text is s-2's)
+    with sqlite3.connect(path) as conn:
+        merged = conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0]
+    assert (merged > 0) == (recent_keys is not None)
 
 
 def test_whole_text_only_index_finds_copies_not_rewrites(tmp_path):
