@@ -451,6 +451,20 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     total = time.perf_counter() - start
     out["check_shingles"] = _split(len(shingle_checks), total, clock.take())
     out["check_shingles"]["statuses"] = dict(counted)
+    # re-fetched pages: the same ids checked again with a line added, one at a time (prepared
+    # untimed), each replacing its stored version, which the recent table still holds
+    refetched = index._entries([Document(c.id, c.text + "\n\nUpdated.") for c in shingle_checks],  # noqa: SLF001
+                               store=True)
+    counted = Counter()
+    start = time.perf_counter()
+    for entry in refetched:
+        matches = index._check_entries([entry], limit=10, align=False, candidates=None,  # noqa: SLF001
+                                       verify="shingles")[0]
+        counted[matches[0].relation if matches else "new"] += 1
+    total = time.perf_counter() - start
+    clock.take()
+    out["check_refetched_store"] = {"verify": "shingles", "count": len(refetched), "seconds": round(total, 3),
+                                    "store_per_s": _rate(len(refetched), total), "statuses": dict(counted)}
     for c in shingle_checks:
         index.remove(c.id)
     clock.take()
@@ -639,6 +653,11 @@ def render(m: dict[str, Any]) -> str:
             cs = d["check_shingles"]
             lines.append(f"| {n:,} | dedup check, verify shingles | {cs['per_s']} | {cs['prepare_seconds']} | "
                          f"{cs['store_seconds']} | {cs['store_per_s']} | {cs['statuses']} |")
+        if "check_refetched_store" in d:
+            cr = d["check_refetched_store"]
+            lines.append(f"| {n:,} | dedup check of re-fetched pages, store only (verify {cr['verify']}) | | | "
+                         f"{cr['seconds']} | {cr['store_per_s']} | ids checked again, each replacing a recent "
+                         f"document: {cr['statuses']} |")
         for cm in d.get("check_many", []):
             lines.append(f"| {n:,} | dedup check_many (batch {_MANY_BATCH}, jobs {cm['jobs']}) | {cm['per_s']} | | | | "
                          f"{cm['count']:,} checks: {cm['statuses']} |")

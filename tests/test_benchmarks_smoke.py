@@ -377,6 +377,12 @@ def test_index_bench_command_line(generated, tmp_path):
     assert set(store_only) == {"full", "shingles"}
     assert sum(store_only["full"]["statuses"].values()) == 16 and store_only["full"]["store_per_s"] > 0
     assert store_only["full"]["statuses"].get("duplicate") == statuses[0]["duplicate"]
+    # re-fetched pages: each replaces its own stored version, so it matches the corpus copy it
+    # was checked against before, not itself
+    refetched = d["check_refetched_store"]
+    assert refetched["count"] == 10 and refetched["store_per_s"] > 0
+    assert refetched["statuses"].get("new") == d["check_shingles"]["statuses"].get("new") > 0
+    assert sum(refetched["statuses"].values()) == 10
     assert d["reopen_documents"] == 70
     if sys.platform.startswith("linux"):  # the resident memory split into its own and the mapped index
         parts = run["dedup"]["rss_after_checks"]
