@@ -1358,6 +1358,9 @@ class SyndicationIndex(BaseSyndicationIndex):
             conn.execute("PRAGMA temp_store=MEMORY")
             conn.execute("PRAGMA wal_autocheckpoint=10000")
             conn.execute("PRAGMA journal_size_limit=67108864")
+            # deleted rows are zeroed only on pages written anyway (Debian builds SQLite with
+            # secure_delete on: emptying the frequency log rewrote ~12 MB of freed pages)
+            conn.execute("PRAGMA secure_delete=FAST")
             conn.execute(f"PRAGMA mmap_size={self._mmap_size}")
         except (sqlite3.Error, StoreError) as exc:
             conn.close()

@@ -154,6 +154,7 @@ def test_page_cache_size_is_set_on_every_connection_and_preload_reads_every_stor
     with SyndicationIndex(path, cache_mb=3) as small, SyndicationIndex(path) as plain:
         assert small._connection().execute("PRAGMA cache_size").fetchone()[0] == -3 * 1024
         assert plain._connection().execute("PRAGMA cache_size").fetchone()[0] == -128 * 1024
+        assert plain._connection().execute("PRAGMA secure_delete").fetchone()[0] == 2  # FAST, whatever the build
         assert ("cache_mb", 3) in small._reader_spec().options
         small.add_many([seed("001"), seed("002"), seed("003")])
         before = [m.to_dict() for m in small.query(seed("000"))]
