@@ -284,27 +284,31 @@ class RecentKeys(ConnectionCache):
                                 "SELECT seq, NULL, docs FROM recent_removed WHERE seq > ?",
                                 (self._last, self._last_removal)).fetchall())
 
-    def extend(self, rows: list[tuple[int, bytes, bytes]]) -> None:
-        """Take ``(doc, doc_keys, passage_keys)`` rows this connection has just added to the
-        ``recent`` table as read, instead of reading them back: only right after :meth:`sync`
-        in the same write transaction, with nothing else written to the table in between
-        (a rolled-back transaction must :meth:`clear` the cache)."""
-        self._take(rows)
+    def extend(self, docs: Sequence[int], doc_keys: Sequence[np.ndarray], passage_keys: Sequence[np.ndarray]
+               ) -> None:
+        """Take the rows this connection has just added to the ``recent`` table (documents
+        and their keys, as arrays) as read, instead of reading them back: only right after
+        :meth:`sync` in the same write transaction, with nothing else written to the table in
+        between (a rolled-back transaction must :meth:`clear` the cache)."""
+        self._add(np.asarray(docs, dtype=np.int64), doc_keys, passage_keys)
 
     def _take(self, rows: Sequence[tuple[int, bytes | None, bytes]]) -> None:
         """Rows of the recent table, and removals as ``(seq, None, packed documents)``."""
         if removals := [(seq, docs) for seq, keys, docs in rows if keys is None]:
             self._last_removal = max(seq for seq, _ in removals)
             self._removed.update(unpacked_keys(b"".join(docs for _, docs in removals)).tolist())
-        added = [(doc, keys, passage) for doc, keys, passage in rows if keys is not None]
-        if not added:
+        if added := [(doc, keys, passage) for doc, keys, passage in rows if keys is not None]:
+            self._add(np.asarray([doc for doc, _, _ in added], dtype=np.int64),
+                      [unpacked_keys(keys) for _, keys, _ in added], [unpacked_keys(p) for _, _, p in added])
+
+    def _add(self, docs: np.ndarray, doc_keys: Sequence[np.ndarray], passage_keys: Sequence[np.ndarray]) -> None:
+        if not len(docs):
             return
-        docs = np.asarray([doc for doc, _, _ in added], dtype=np.int64)
-        self._last = int(docs.max())
-        for pairs, blobs in ((self._doc, [keys for _, keys, _ in added]),
-                             (self._passage, [passage for _, _, passage in added])):
-            counts = np.asarray([len(b) // PACKED_KEY_BYTES for b in blobs], dtype=np.int64)
-            pairs.add(unpacked_keys(b"".join(blobs)), np.repeat(docs, counts))
+        self._last = max(self._last, int(docs.max()))
+        for pairs, keys in ((self._doc, doc_keys), (self._passage, passage_keys)):
+            counts = [len(k) for k in keys]
+            if sum(counts):
+                pairs.add(keys[0] if len(keys) == 1 else np.concatenate(keys), np.repeat(docs, counts))
 
     def _live(self, found: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         keys, docs = found
