@@ -452,7 +452,7 @@ class BaseSyndicationIndex(ABC):
         ``verify``: ``"full"`` (default) compares the sentences of each candidate with the text's,
         as ``dedup scan`` does; ``"shingles"`` compares their word n-gram hashes only
         (:func:`~dedup.verify.shingle_verification`): 4-5 times faster per query on a
-        whole-text-only index (~1.5 times with passage keys, whose lookup
+        whole-text-only index (~1.6 times with passage keys, whose lookup
         dominates), it tells duplicates and syndicated copies, not rewrites or partial reuse,
         and gives Jaccard and containment scores without evidence; ``align`` needs ``"full"``.
         """

@@ -177,8 +177,8 @@ def _verdict_options(f: Any) -> Any:
         click.option("--verify", type=click.Choice(VERIFY_MODES), default="full", show_default=True,
                      help="How candidates are verified: full compares their sentences (every relation, scores "
                           "and evidence); shingles compares their word n-grams only: duplicates and syndicated "
-                          "copies, no rewrites or partial reuse, no evidence; 3-4x faster on a --whole-text-only "
-                          "index, ~1.5x with passage keys."),
+                          "copies, no rewrites or partial reuse, no evidence; 4-5x faster on a --whole-text-only "
+                          "index, ~1.6x with passage keys."),
         click.option("--align", is_flag=True, help="Add a passage alignment summary to each match (JSON; needs "
                                                    "--verify full)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=500, show_default=True,
