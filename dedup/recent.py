@@ -246,6 +246,17 @@ class ConnectionCache:
         return True
 
 
+def _unpacked(blobs: list[bytes]) -> tuple[np.ndarray, list[int]]:
+    """The keys of several :func:`packed_keys` blobs, unpacked at once, and how many each holds."""
+    return unpacked_keys(b"".join(blobs)), [len(b) // PACKED_KEY_BYTES for b in blobs]
+
+
+def _joined(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, list[int]]:
+    """Several arrays of keys as one, and how many each holds."""
+    counts = [len(a) for a in arrays]
+    return (arrays[0] if len(arrays) == 1 else np.concatenate(arrays) if arrays else _EMPTY), counts
+
+
 class RecentKeys(ConnectionCache):
     """What one connection has read of an index's ``recent`` table, between its transactions.
 
@@ -290,7 +301,7 @@ class RecentKeys(ConnectionCache):
         and their keys, as arrays) as read, instead of reading them back: only right after
         :meth:`sync` in the same write transaction, with nothing else written to the table in
         between (a rolled-back transaction must :meth:`clear` the cache)."""
-        self._add(np.asarray(docs, dtype=np.int64), doc_keys, passage_keys)
+        self._add(np.asarray(docs, dtype=np.int64), _joined(doc_keys), _joined(passage_keys))
 
     def _take(self, rows: Sequence[tuple[int, bytes | None, bytes]]) -> None:
         """Rows of the recent table, and removals as ``(seq, None, packed documents)``."""
@@ -299,16 +310,17 @@ class RecentKeys(ConnectionCache):
             self._removed.update(unpacked_keys(b"".join(docs for _, docs in removals)).tolist())
         if added := [(doc, keys, passage) for doc, keys, passage in rows if keys is not None]:
             self._add(np.asarray([doc for doc, _, _ in added], dtype=np.int64),
-                      [unpacked_keys(keys) for _, keys, _ in added], [unpacked_keys(p) for _, _, p in added])
+                      _unpacked([keys for _, keys, _ in added]), _unpacked([passage for _, _, passage in added]))
 
-    def _add(self, docs: np.ndarray, doc_keys: Sequence[np.ndarray], passage_keys: Sequence[np.ndarray]) -> None:
+    def _add(self, docs: np.ndarray, doc_keys: tuple[np.ndarray, list[int]],
+             passage_keys: tuple[np.ndarray, list[int]]) -> None:
+        """Documents with their keys, each kind as ``(all keys, how many each document has)``."""
         if not len(docs):
             return
         self._last = max(self._last, int(docs.max()))
-        for pairs, keys in ((self._doc, doc_keys), (self._passage, passage_keys)):
-            counts = [len(k) for k in keys]
-            if sum(counts):
-                pairs.add(keys[0] if len(keys) == 1 else np.concatenate(keys), np.repeat(docs, counts))
+        for pairs, (keys, counts) in ((self._doc, doc_keys), (self._passage, passage_keys)):
+            if len(keys):
+                pairs.add(keys, np.repeat(docs, counts))
 
     def _live(self, found: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         keys, docs = found
