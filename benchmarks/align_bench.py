@@ -43,6 +43,9 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from output import emit  # noqa: E402
 
 #: truth kinds, then random pairs of unrelated filler documents
 KINDS = ("reprint", "trimmed", "light_edit", "heavy_rewrite", "partial", "same_topic", "unrelated")
@@ -238,10 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if pinned is not None:
             os.sched_setaffinity(0, pinned)
-    print(render(m))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":

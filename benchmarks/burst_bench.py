@@ -31,6 +31,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from output import emit  # noqa: E402
 from overrides import add_set_option, parse_overrides  # noqa: E402
 
 
@@ -122,10 +123,7 @@ def main(argv: list[str] | None = None) -> int:
                     budgets=budgets, overrides=parse_overrides(args.overrides), workdir=workdir)
     m["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
     m["date"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    print(render(m))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":

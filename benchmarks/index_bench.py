@@ -49,7 +49,6 @@ import os
 import platform
 import random
 import resource
-import shutil
 import sqlite3
 import sys
 import time
@@ -65,6 +64,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from output import emit, working_dir  # noqa: E402
 from overrides import add_set_option, parse_overrides  # noqa: E402
 
 
@@ -715,18 +715,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = parse_overrides(args.overrides)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
-    workdir = args.workdir or os.path.join(os.environ.get("TMPDIR", "/tmp"), f"index-bench-{os.getpid()}")
-    try:
+    with working_dir(args.workdir, "index-bench-") as workdir:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
                     workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides, jobs=args.jobs,
                     batch_sample=args.batch_sample, log=lambda s: print(s, file=sys.stderr, flush=True))
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(render(m))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":

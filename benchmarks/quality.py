@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from baseline import run_baseline  # noqa: E402
 from evaluate import evaluate, load_truth, render_tables  # noqa: E402
+from output import emit  # noqa: E402
 from overrides import add_set_option, parse_overrides  # noqa: E402
 
 
@@ -77,10 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     scored = [(name, evaluate(truth, pred, texts_by_id)) for name, pred in runs]
     if args.pairs_out:
         Path(args.pairs_out).write_text(json.dumps(runs[0][1]) + "\n", encoding="utf-8")
-    print(render_tables(scored))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(dict(scored), indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(dict(scored), render_tables(scored), args.json_out)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing as mp
 import platform
 import shutil
@@ -55,6 +54,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from index_bench import _child, _Clock, _peak_rss_mb, _records, _split, query_sample  # noqa: E402
+from output import emit  # noqa: E402
 from overrides import add_set_option, parse_overrides  # noqa: E402
 
 #: query_many's batches, prepared in the answering process
@@ -338,11 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size, url=url,
                     datasketch=not args.no_datasketch, overrides=parse_overrides(args.overrides),
                     log=lambda s: print(s, file=sys.stderr, flush=True))
-    text = render(m)
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    print(text)
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ from queue import Empty
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from output import emit  # noqa: E402
 
 
 def _peak_rss_mb() -> float:
@@ -197,10 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
     args = parser.parse_args(argv)
     m = measure(args.docs, limit=args.limit, baseline_limit=args.baseline_limit, jobs=args.jobs)
-    print(render(m))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":

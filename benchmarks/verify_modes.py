@@ -52,11 +52,9 @@ import json
 import multiprocessing as mp
 import os
 import platform
-import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
@@ -67,6 +65,7 @@ from typing import Any, Literal
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from output import emit, working_dir  # noqa: E402
 from overrides import add_set_option, parse_overrides  # noqa: E402
 
 #: the index configurations by name: ScanConfig fields
@@ -445,19 +444,12 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--configs: expected names among {', '.join(CONFIGS)}, got {args.configs!r}")
     if args.limit_docs is not None and args.limit_docs < 1:
         raise SystemExit(f"--limit-docs must be at least 1, got {args.limit_docs}")
-    workdir = args.workdir or tempfile.mkdtemp(prefix="verify-modes-")
-    try:
+    with working_dir(args.workdir, "verify-modes-") as workdir:
         m = measure(args.corpus, configs, limit_docs=args.limit_docs, workdir=workdir,
                     overrides=parse_overrides(args.overrides), batch_size=args.batch_size, jobs=args.jobs,
                     many_jobs=args.many_jobs, query_many=not args.no_query_many,
                     log=lambda s: print(s, file=sys.stderr, flush=True))
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print(render(m))
-    if args.json_out:
-        Path(args.json_out).write_text(json.dumps(m, indent=2) + "\n", encoding="utf-8")
-    return 0
+    return emit(m, render(m), args.json_out)
 
 
 if __name__ == "__main__":
