@@ -15,6 +15,7 @@ True
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.util
 import os
 import threading
 from collections import deque
@@ -41,6 +42,9 @@ def worker_workspace(max_docs: int = DEFAULT_CACHE_DOCS) -> Workspace:
     ws = getattr(_local, "workspace", None)
     if ws is None:
         ws = _local.workspace = Workspace(max_docs=max_docs)
+        # a pool's worker ends through multiprocessing, which skips atexit but runs these:
+        # the index handles it opened are closed, not dropped with the process
+        multiprocessing.util.Finalize(ws, ws.close, exitpriority=10)
     return ws
 
 
@@ -90,6 +94,7 @@ class InProcessBackend:
         self.workspace.forget(run)
 
     def close(self) -> None:
+        self.workspace.close()
         self.workspace = Workspace(max_docs=self.workspace.max_docs)
 
     def __enter__(self) -> InProcessBackend:

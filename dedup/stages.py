@@ -187,6 +187,15 @@ class Workspace:
         value: _T = self._kept[key]
         return value
 
+    def close(self) -> None:
+        """Close what :meth:`kept` holds that can be closed (a worker's index handles) and
+        forget it; the rest of the workspace stays usable."""
+        kept, self._kept = self._kept, {}
+        for value in kept.values():
+            close = getattr(value, "close", None)
+            if callable(close):
+                close()
+
     def fingerprinter(self, config: ScanConfig) -> Fingerprinter:
         fp = self._fingerprinters.get(config)
         if fp is None:

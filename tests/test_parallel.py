@@ -222,3 +222,29 @@ def test_documents_cross_process_boundaries_with_their_metadata():
     back = pickle.loads(pickle.dumps(doc))
     assert back == doc and dict(back.meta) == {"lang": "fr", "tags": ["x"]}
     assert isinstance(back.meta, type(doc.meta))  # still a read-only view
+
+
+class _Marker:
+    """Kept in a worker's workspace; closing it leaves a file behind."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def close(self) -> None:
+        Path(self.path).write_text("closed", encoding="utf-8")
+
+
+def _keep_marker(path: str, *, workspace) -> int:  # type: ignore[no-untyped-def]
+    workspace.kept(("marker", path), lambda: _Marker(path))
+    return 1
+
+
+def test_what_a_workspace_keeps_is_closed_when_its_backend_or_worker_ends(tmp_path):
+    """A worker's kept handles (query_many's index handles) are closed when the pool ends,
+    not dropped with the process; the in-process backend closes them on close()."""
+    for name, backend in (("in-process", InProcessBackend()), ("pool", ProcessPoolBackend(1))):
+        marker = tmp_path / name
+        with backend:
+            assert list(backend.map(_keep_marker, [((str(marker),), {})] * 3)) == [1, 1, 1]
+            assert not marker.exists()  # kept while the backend runs
+        assert marker.read_text(encoding="utf-8") == "closed", name
