@@ -957,6 +957,9 @@ KEY_LEVEL_RATIO = 8
 #: that the level above (which waits) grows by about one bound meanwhile.
 MOVE_STEP = 100_000
 MOVE_PACE = KEY_LEVEL_RATIO
+#: Keys :meth:`SyndicationIndex.merge` moves per write transaction while it finishes moves:
+#: other writers wait for one such step (seconds), not for a whole level (minutes at 1M).
+MERGE_STEP = 2_000_000
 _KEY_TABLE = "CREATE TABLE {} (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;\n"
 #: What format 7 adds to format 5, the last level apart.
 _LEVELS_SCHEMA = "".join(_KEY_TABLE.format(table) for table in _KEY_LEVELS[:-1]) + (
@@ -1141,49 +1144,56 @@ def _count(conn: sqlite3.Connection, name: str) -> int:
     return int(conn.execute("SELECT n FROM counts WHERE name = ?", (name,)).fetchone()[0])
 
 
-def _move_levels(conn: sqlite3.Connection, budget: int | None) -> None:
+def _move_levels(conn: sqlite3.Connection, budget: int) -> None:
     """Go on moving passage-key levels down (``_KEY_LEVELS``): one step of about ``budget``
-    keys, or, with None, until no level is over its bound. A move starts once a level is over
-    its bound and takes that level's documents as they are then (newer ones stay)."""
-    while True:
-        level = _count(conn, "moving")
-        if not level:
-            over = [i for i in range(1, len(_KEY_LEVELS))
-                    if _count(conn, f"level_{i}") > recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i]
-            if not over:
-                return
-            level = over[-1]  # the deepest first: the level above waits, growing by a ratio's share
-            # the newest document in the level: of the first, the newest merged one
-            newest = _count(conn, f"level_{level}_upto") if level > 1 else _newest_merged(conn)
-            # its documents count as the next level's at once: a removal mid-move looks in both
-            conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
-                             ((level, "moving"), (-1, "moved_key"), (newest, "moving_upto"),
-                              (newest, f"level_{level + 1}_upto")))
-            log.debug("moving key level %d (%d keys) into level %d", level, _count(conn, f"level_{level}"),
-                      level + 1)
-        table, below = _KEY_LEVELS[level - 1], _KEY_LEVELS[level]
-        after, upto = _count(conn, "moved_key"), _count(conn, "moving_upto")
-        last = None
-        if budget is not None:  # the key range of this step: about budget rows
-            row = conn.execute(f"SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?",
-                               (after, max(budget - 1, 0))).fetchone()
-            last = None if row is None else row[0]
-        span = (after, _NO_KEY if last is None else last, upto)
-        # rows in key order (a table without rowid is scanned so): sorted runs into the B-tree
-        moved = conn.execute(f"INSERT INTO {below} SELECT key, doc FROM {table} "
-                             "WHERE key > ? AND key <= ? AND doc <= ?", span).rowcount
-        conn.execute(f"DELETE FROM {table} WHERE key > ? AND key <= ? AND doc <= ?", span)
-        changes = [(-moved, f"level_{level}")]
-        if level + 1 < len(_KEY_LEVELS):
-            changes.append((moved, f"level_{level + 1}"))
-        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
-        if last is None:
-            conn.executemany("UPDATE counts SET n = ? WHERE name = ?", ((0, "moving"), (-1, "moved_key")))
-            log.debug("moved key level %d into level %d", level, level + 1)
-        else:
-            conn.execute("UPDATE counts SET n = ? WHERE name = 'moved_key'", (last,))
-        if budget is not None:
+    keys. A move starts once a level is over its bound and takes that level's documents as
+    they are then (newer ones stay)."""
+    level = _count(conn, "moving")
+    if not level:
+        over = _levels_over(conn)
+        if not over:
             return
+        level = over[-1]  # the deepest first: the level above waits, growing by a ratio's share
+        # the newest document in the level: of the first, the newest merged one
+        newest = _count(conn, f"level_{level}_upto") if level > 1 else _newest_merged(conn)
+        # its documents count as the next level's at once: a removal mid-move looks in both
+        conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
+                         ((level, "moving"), (-1, "moved_key"), (newest, "moving_upto"),
+                          (newest, f"level_{level + 1}_upto")))
+        log.debug("moving key level %d (%d keys) into level %d", level, _count(conn, f"level_{level}"), level + 1)
+    table, below = _KEY_LEVELS[level - 1], _KEY_LEVELS[level]
+    after, upto = _count(conn, "moved_key"), _count(conn, "moving_upto")
+    # the key range of this step: about budget rows
+    row = conn.execute(f"SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT 1 OFFSET ?",
+                       (after, max(budget - 1, 0))).fetchone()
+    last = None if row is None else row[0]
+    span = (after, _NO_KEY if last is None else last, upto)
+    # rows in key order (a table without rowid is scanned so): sorted runs into the B-tree
+    moved = conn.execute(f"INSERT INTO {below} SELECT key, doc FROM {table} "
+                         "WHERE key > ? AND key <= ? AND doc <= ?", span).rowcount
+    conn.execute(f"DELETE FROM {table} WHERE key > ? AND key <= ? AND doc <= ?", span)
+    changes = [(-moved, f"level_{level}")]
+    if level + 1 < len(_KEY_LEVELS):
+        changes.append((moved, f"level_{level + 1}"))
+    conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
+    if last is None:
+        conn.executemany("UPDATE counts SET n = ? WHERE name = ?", ((0, "moving"), (-1, "moved_key")))
+        log.debug("moved key level %d into level %d", level, level + 1)
+    else:
+        conn.execute("UPDATE counts SET n = ? WHERE name = 'moved_key'", (last,))
+
+
+def _levels_over(conn: sqlite3.Connection) -> list[int]:
+    """The key levels holding more keys than their bound (a move of each is due)."""
+    return [i for i in range(1, len(_KEY_LEVELS))
+            if _count(conn, f"level_{i}") > recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i]
+
+
+def _merge_step(conn: sqlite3.Connection) -> bool:
+    """A step of :meth:`SyndicationIndex.merge` (:data:`MERGE_STEP` keys moved at most);
+    whether a move is still going on or due."""
+    _move_levels(conn, MERGE_STEP)
+    return bool(_count(conn, "moving") or _levels_over(conn))
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -1656,18 +1666,21 @@ class SyndicationIndex(BaseSyndicationIndex):
         done a step per add); return how many keys were merged.
 
         Never needed for correctness: before measuring the steady-state size of an index, or
-        to have every reader drop the keys it holds in memory. One transaction: at a million
-        articles, finishing a move can hold the write lock for minutes.
+        to have every reader drop the keys it holds in memory. The recent keys are merged in
+        one transaction; moves are finished in transactions of :data:`MERGE_STEP` keys, so that
+        other writers wait for one step at a time (each step leaves a consistent index).
         """
         def work(conn: sqlite3.Connection) -> int:
             pending = int(conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0])
             if conn.execute("SELECT 1 FROM recent LIMIT 1").fetchone() is not None:
                 self._merge_recent(conn)
                 self._recent.touch()
-            _move_levels(conn, None)
             return pending
 
-        return self._transaction(work, write=True)
+        pending = self._transaction(work, write=True)
+        while self._transaction(_merge_step, write=True):
+            pass
+        return pending
 
     def remove(self, doc_id: str) -> bool:
         def work(conn: sqlite3.Connection) -> bool:

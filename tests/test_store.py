@@ -571,6 +571,41 @@ def test_replace_remove_and_evict_keep_key_rows_and_counts_exact(tmp_path, monke
         assert conn.execute("SELECT count(*) FROM recent").fetchone()[0] == 0
 
 
+def test_merge_finishes_moves_in_steps_that_each_leave_a_consistent_index(tmp_path, monkeypatch):
+    """merge() merges the recent keys, then finishes level moves one write transaction of
+    MERGE_STEP keys at a time (other writers wait for a step, not a whole level): every step
+    leaves the key rows and counts exact, and the last leaves no move going on or due."""
+    from dedup import recent
+
+    monkeypatch.setattr(recent, "RECENT_KEYS", 150)
+    monkeypatch.setattr(store, "KEY_LEVEL_RATIO", 1)
+    monkeypatch.setattr(store, "MOVE_STEP", 10**9)  # adds move nothing: merge() does it all
+    monkeypatch.setattr(store, "MOVE_PACE", 0)
+    monkeypatch.setattr(store, "MERGE_STEP", 40)
+    path = tmp_path / "i.db"
+    docs = synthetic_docs("s", 30, 13)
+    steps: list[bool] = []
+    step = store._merge_step
+
+    def counted(conn: sqlite3.Connection) -> bool:
+        held, own = _key_rows(path)  # what the step before committed, read by another connection
+        assert held == own and len(set(held)) == len(held)
+        due = step(conn)
+        steps.append(due)
+        return due
+
+    monkeypatch.setattr(store, "_merge_step", counted)
+    with SyndicationIndex(path) as index:
+        index.add_many(docs, batch_size=3)
+        before = [_scores(index.query(d.text)) for d in docs]
+        index.merge()
+        assert [_scores(index.query(d.text)) for d in docs] == before
+    assert len(steps) > 3 and steps[-1] is False and all(steps[:-1])
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT n FROM counts WHERE name = 'moving'").fetchone()[0] == 0
+        assert store._levels_over(conn) == []
+
+
 def test_merging_recent_keys_changes_no_lookup(tmp_path, monkeypatch):
     """The newest documents' keys are searched in memory until merged into the key tables:
     wherever the merges fall, two handles of the file must find exactly what a file that never
