@@ -1288,6 +1288,45 @@ class FrequencyCache(ConnectionCache):
         return dict(self._totals)
 
 
+class _Deferred:
+    """The writes of a write transaction that can wait for its end, or for a statement that
+    reads them: the counts (read once, kept with the changes not yet written), the languages,
+    the recent rows and the frequency log. A batch of checks adds one document at a time, and
+    at a million documents each small statement (5-20 µs) is a good share of a check."""
+
+    def __init__(self, log_words: Callable[[sqlite3.Connection, Sequence[tuple[str, int, bytes]], int],
+                                           list[tuple[int, str]]]) -> None:
+        self._log_words = log_words
+        self._held: dict[str, int] | None = None
+        self.changes: Counter[str] = Counter()
+        self.languages: Counter[str] = Counter()
+        self.recent: list[tuple[int, bytes, bytes]] = []
+        self.logged: list[tuple[str, int, bytes]] = []
+
+    def count(self, conn: sqlite3.Connection, name: str) -> int:
+        """A count of the ``counts`` table (``rowid``, ``recent_keys`` or ``df_log``) with the
+        changes still waiting."""
+        if self._held is None:
+            self._held = dict(conn.execute(
+                "SELECT name, n FROM counts WHERE name IN ('rowid', 'recent_keys', 'df_log')"))
+        return self._held[name] + self.changes[name]
+
+    def flush(self, conn: sqlite3.Connection) -> None:
+        """Write what waits; the counts are read again when next needed."""
+        if self.recent:
+            conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", self.recent)
+        if self.languages:
+            conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
+                             "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", self.languages.items())
+        if self.logged:
+            for n, name in self._log_words(conn, self.logged, self.count(conn, "df_log")):
+                self.changes[name] += n
+        if changes := [(n, name) for name, n in self.changes.items() if n]:
+            conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
+        self._held = None
+        self.changes, self.languages, self.recent, self.logged = Counter(), Counter(), [], []
+
+
 class SyndicationIndex(BaseSyndicationIndex):
     """A syndication index in one SQLite file (created on first use unless ``create=False``).
 
@@ -1476,27 +1515,28 @@ class SyndicationIndex(BaseSyndicationIndex):
                      stored_keys(entry.passage_keys), entry.words, entry.added, body)
 
     def _insert(self, conn: sqlite3.Connection, entries: Sequence[Entry], *, move: bool = True,
-                synced: bool = False) -> None:
+                synced: bool = False, deferred: _Deferred | None = None) -> None:
         """Store ``entries`` (replacing stored documents of the same ids). ``synced``: this
         handle's recent keys were read in this transaction (a check's query), so it takes the
-        new rows as they are written instead of reading them back."""
+        new rows as they are written instead of reading them back. ``deferred``: the writes that
+        can wait (counts, languages, recent rows, frequency log) join those of the checks before
+        in the transaction, written by its :meth:`_Deferred.flush` (otherwise here)."""
         entries = unique_by_id(entries)
         ids = [e.doc.id for e in entries]
         old = []
         for chunk in _chunks(ids):
             old += conn.execute(f"SELECT {_OLD_COLUMNS} FROM docs WHERE id IN ({_marks(len(chunk))})",
                                 chunk).fetchall()
+        pending = deferred if deferred is not None else _Deferred(self._log_words)
         if old:
             log.debug("replacing %d stored document(s)", len(old))
+            pending.flush(conn)  # the deletion reads and writes the counts and the recent table
             self._delete(conn, old)
         # rowids are assigned here, under the write lock, and never reused: a handle tells the
         # documents it has read from the recent table by rowid
-        held = dict(conn.execute("SELECT name, n FROM counts WHERE name IN ('rowid', 'recent_keys', 'df_log')"))
-        first = held["rowid"] + 1
-        languages: Counter[str] = Counter()
+        first = pending.count(conn, "rowid") + 1
         rows = []
         recent = []
-        logged = []
         stored = []
         n_doc = n_passage = 0
         for rowid, e in enumerate(entries, first):
@@ -1510,28 +1550,27 @@ class SyndicationIndex(BaseSyndicationIndex):
             recent.append((rowid, *packed))
             n_doc += len(dk)
             n_passage += len(pk)
-            logged.append((lang, 1, keys_to_bytes(e.words)))
-            languages[lang] += 1
+            pending.logged.append((lang, 1, keys_to_bytes(e.words)))
+            pending.languages[lang] += 1
         conn.executemany("INSERT INTO docs (rowid, id, added, date, url, title, source, path, language, body, "
                          "doc_keys, passage_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        # the counts change in one statement (a check is one small transaction: statements add up)
-        changes = [(n_doc, "doc_keys"), (n_passage, "passage_keys"), (len(entries), "rowid")]
-        merged = held["recent_keys"] + n_doc + n_passage >= recent_mod.RECENT_KEYS
+        pending.changes.update({"doc_keys": n_doc, "passage_keys": n_passage, "rowid": len(entries)})
+        merged = pending.count(conn, "recent_keys") + n_doc + n_passage >= recent_mod.RECENT_KEYS
         if merged:  # merged with the recent keys, straight into the key tables
+            pending.flush(conn)  # the recent rows of the checks before first
             self._merge_recent(conn, recent)
         else:  # the keys go to the end of the recent table, not all over the key B-trees
-            conn.executemany("INSERT INTO recent (doc, doc_keys, passage_keys) VALUES (?, ?, ?)", recent)
-            changes.append((n_doc + n_passage, "recent_keys"))
-        conn.executemany("INSERT INTO languages (language, n) VALUES (?, ?) "
-                         "ON CONFLICT (language) DO UPDATE SET n = n + excluded.n", languages.items())
-        changes += self._log_words(conn, logged, held["df_log"])
-        conn.executemany("UPDATE counts SET n = n + ? WHERE name = ?", changes)
+            pending.recent += recent
+            pending.changes["recent_keys"] += n_doc + n_passage
+        if deferred is None:
+            pending.flush(conn)
         if move:  # a step of a level's move, if one is due (a batch of checks takes one at its end)
             _move_levels(conn, _move_budget(n_doc + n_passage))
         if synced and not old and not merged:
             # the handle read the recent table in this transaction and only these rows came after
             self._recent.extend([r[0] for r in recent], [e.doc_keys for e in stored], [e.passage_keys for e in stored])
-        else:
+        else:  # read back at the next sync: the rows must be in the table by then
+            pending.flush(conn)
             self._recent.touch()
 
     @staticmethod
@@ -1823,10 +1862,14 @@ class SyndicationIndex(BaseSyndicationIndex):
         """All of ``entries`` in one write transaction: each is queried, then added."""
         def work(conn: sqlite3.Connection) -> list[list[Match]]:
             out = []
+            pending = _Deferred(self._log_words)
             for entry in entries:
+                if verify == "full":  # full verification reads the frequency log and languages
+                    pending.flush(conn)
                 out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
                                          candidates=candidates, verify=verify))
-                self._insert(conn, [entry], move=False, synced=True)
+                self._insert(conn, [entry], move=False, synced=True, deferred=pending)
+            pending.flush(conn)
             _move_levels(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
             return out
 
