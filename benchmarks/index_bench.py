@@ -12,7 +12,9 @@ For each size N, two child processes (so that each peak RSS is its own):
   on 2 worker processes while this one answers; the documents check_many added are removed
   again before the checks one at a time), and its batches are also checked store-only in both
   verification modes (each batch prepared untimed, then checked in one write transaction, as
-  ``check_many`` does); fresh samples (none of the queries met before) are also answered
+  ``check_many`` does), and once more in shingles mode by a process of its own whose handle
+  has ``--cached-mb`` (512) MiB of page cache and was ``preload()``-ed (the key tables read
+  into it); fresh samples (none of the queries met before) are also answered
   store-only by 1, then 2, reader processes at once, each with its own handle, warmed by an
   untimed pass of as many other fresh queries, in both verification modes; the index is
   closed and reopened. The queries start
@@ -33,7 +35,7 @@ Usage::
 
     python benchmarks/index_bench.py benchmarks/out/c100k/docs.jsonl --sizes 10000,100000 \\
         --absent benchmarks/out/c20k/docs.jsonl [--sample 1000] [--batch-size 500] [--jobs 1] \\
-        [--workdir /tmp/index-bench] [--json out.json]
+        [--cached-mb 512] [--workdir /tmp/index-bench] [--json out.json]
 
 Queries of "absent" documents come from the corpus after the first N documents, or from
 ``--absent`` when the corpus has too few (documents of another corpus built from the same
@@ -204,6 +206,10 @@ _MANY_BATCH, _MANY_JOBS = 100, (1, 2)
 _MANY_RUNS = ((1, "full"), (2, "full"), (2, "shingles"))
 
 
+#: ``cache_mb`` of the handle that checks again with its key tables preloaded (room for the
+#: 412 MB of whole-text keys of a million articles)
+CACHED_MB = 512
+
 #: reader processes answering queries at once (each its own handle and fresh queries)
 _READERS = (1, 2)
 
@@ -263,8 +269,37 @@ def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[
             "present_found_original": sum(d["present_found_original"] for d in done)}
 
 
+def _cached_checks(db: str, docs: list[tuple[str, str]], cache_mb: int, queue: Any) -> None:
+    """check_many's store-only shingles run again, on a handle of its own opened with
+    ``cache_mb`` and :meth:`~dedup.store.SyndicationIndex.preload`-ed (timed): what a crawler
+    that gives its handle room for the key tables gets. In a process of its own, so that the
+    larger cache shows in its peak RSS, not in the run's. The documents are removed again."""
+    from dedup import Document
+    from dedup.store import SyndicationIndex, batches
+
+    with SyndicationIndex(db, create=False, cache_mb=cache_mb) as index:
+        start = time.perf_counter()
+        rows = index.preload()
+        preload_seconds = time.perf_counter() - start
+        relations: Counter[str] = Counter()
+        total = 0.0
+        for batch in batches([Document(i, t) for i, t in docs], _MANY_BATCH):
+            entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
+            start = time.perf_counter()
+            for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
+                                                 candidates=None, verify="shingles"):
+                relations[matches[0].relation if matches else "new"] += 1
+            total += time.perf_counter() - start
+        for i, _ in docs:
+            index.remove(i)
+    queue.put({"verify": "shingles", "batch": _MANY_BATCH, "cache_mb": cache_mb, "preload_rows": rows,
+               "preload_seconds": round(preload_seconds, 2), "count": len(docs), "seconds": round(total, 2),
+               "store_per_s": _rate(len(docs), total), "statuses": dict(relations),
+               "peak_rss_mb": round(_peak_rss_mb(), 1)})
+
+
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
-               overrides: dict[str, Any], jobs: int, batch_sample: int, queue: Any) -> None:
+               overrides: dict[str, Any], jobs: int, batch_sample: int, cached_mb: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
     from dedup.store import SyndicationIndex, batches
 
@@ -442,6 +477,10 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["check_many_store"].append({"verify": verify, "batch": _MANY_BATCH, "count": len(to_check),
                                         "seconds": round(total, 2), "store_per_s": _rate(len(to_check), total),
                                         "statuses": dict(relations)})
+    if cached_mb:  # the same, on a handle given room for the key tables (its own process)
+        out["check_many_store_cached"] = _child(_cached_checks, db, [("bk-" + q.id, q.text) for q in many],
+                                                cached_mb)
+        clock.take()
     # checks verified by shingles, their documents removed again afterwards
     shingle_checks = [Document("s-" + q.id, q.text) for q in queries]
     counted: Counter[str] = Counter()
@@ -576,13 +615,14 @@ def _child(target: Any, *args: Any) -> dict[str, Any]:
 
 def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, batch_size: int, workdir: str,
             datasketch: bool = True, overrides: dict[str, Any] | None = None, jobs: int = 1,
-            batch_sample: int = 5000, log: Callable[[str], None] = print) -> dict[str, Any]:
+            batch_sample: int = 5000, cached_mb: int = CACHED_MB, log: Callable[[str], None] = print
+            ) -> dict[str, Any]:
     os.makedirs(workdir, exist_ok=True)
     runs = []
     for n in sizes:
         log(f"dedup index, {n:,} documents ...")
         run: dict[str, Any] = {"size": n, "dedup": _child(_run_index, path, absent, n, sample, batch_size, workdir,
-                                                          overrides or {}, jobs, batch_sample)}
+                                                          overrides or {}, jobs, batch_sample, cached_mb)}
         if datasketch:
             log(f"datasketch MinHashLSH, {n:,} documents ...")
             run["datasketch"] = _child(_run_datasketch, path, absent, n, sample)
@@ -595,6 +635,7 @@ def measure(path: str, sizes: list[int], *, absent: str | None, sample: int, bat
                    f"SQLite {sqlite3.sqlite_version}",
         "sample": sample,
         "batch_sample": batch_sample,
+        "cached_mb": cached_mb,
         "config": overrides or {},
         "runs": runs,
     }
@@ -664,6 +705,12 @@ def render(m: dict[str, Any]) -> str:
         for cm in d.get("check_many_store", []):
             lines.append(f"| {n:,} | dedup check_many, store only (batch {cm['batch']}, verify {cm['verify']}) | | | "
                          f"{cm['seconds']} | {cm['store_per_s']} | {cm['count']:,} checks: {cm['statuses']} |")
+        if "check_many_store_cached" in d:
+            cc = d["check_many_store_cached"]
+            lines.append(f"| {n:,} | dedup check_many, store only (batch {cc['batch']}, verify {cc['verify']}), "
+                         f"cache_mb={cc['cache_mb']} and preload() | | | {cc['seconds']} | {cc['store_per_s']} | "
+                         f"{cc['count']:,} checks: {cc['statuses']}; preload of {cc['preload_rows']:,} key rows "
+                         f"{cc['preload_seconds']}s (untimed); peak RSS {cc['peak_rss_mb']} MB |")
         if "evict" in d:
             e = d["evict"]
             lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "
@@ -709,6 +756,9 @@ def main(argv: list[str] | None = None) -> int:
                                                             "transactions)")
     parser.add_argument("--workdir", default=None, help="where the index files go (default: a temporary folder, "
                                                         "deleted afterwards)")
+    parser.add_argument("--cached-mb", type=int, default=CACHED_MB,
+                        help=f"cache_mb of a handle that runs check_many's store-only shingles checks again after "
+                             f"preload(), in a process of its own (default {CACHED_MB}; 0 skips that run)")
     parser.add_argument("--no-datasketch", action="store_true", help="skip the datasketch MinHashLSH runs")
     parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
     add_set_option(parser, "the index")
@@ -718,7 +768,8 @@ def main(argv: list[str] | None = None) -> int:
     with working_dir(args.workdir, "index-bench-") as workdir:
         m = measure(args.docs, sizes, absent=args.absent, sample=args.sample, batch_size=args.batch_size,
                     workdir=workdir, datasketch=not args.no_datasketch, overrides=overrides, jobs=args.jobs,
-                    batch_sample=args.batch_sample, log=lambda s: print(s, file=sys.stderr, flush=True))
+                    batch_sample=args.batch_sample, cached_mb=args.cached_mb,
+                    log=lambda s: print(s, file=sys.stderr, flush=True))
     return emit(m, render(m), args.json_out)
 
 
