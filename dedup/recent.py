@@ -227,19 +227,31 @@ class ConnectionCache:
 
     :meth:`changed`, called inside a transaction before its own writes, says whether the file
     may differ from what was read: ``PRAGMA data_version`` tells whether another connection
-    committed, :meth:`touch` that this one wrote.
+    committed, :meth:`touch` that this one wrote. In a write transaction (:meth:`begin` with
+    ``locked``), no other connection can commit: the version is asked once, not by each check
+    of a batch.
     """
 
     def __init__(self) -> None:
         self._version: int | None = None
         self._stale = True
+        self._asked = self._locked = False  # asked in this transaction; a write transaction
+
+    def begin(self, *, locked: bool) -> None:
+        """A transaction begins; ``locked``: a write transaction (``BEGIN IMMEDIATE``), whose
+        snapshot no other connection's commit can change until it ends."""
+        self._asked = False
+        self._locked = locked
 
     def touch(self) -> None:
         """This connection wrote (or tried to): the next :meth:`changed` says so."""
         self._stale = True
 
     def changed(self, conn: sqlite3.Connection) -> bool:
+        if self._asked and not self._stale:
+            return False
         version = conn.execute("PRAGMA data_version").fetchone()[0]
+        self._asked = self._locked
         if version == self._version and not self._stale:
             return False
         self._version, self._stale = version, False

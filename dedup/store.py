@@ -1451,6 +1451,8 @@ class SyndicationIndex(BaseSyndicationIndex):
 
             def attempt() -> T:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                self._recent.begin(locked=write)
+                self._cache.begin(locked=write)
                 try:
                     result = work(conn)
                     conn.execute("COMMIT")

@@ -114,3 +114,28 @@ def test_sorted_counts_sum_what_a_counter_sums(monkeypatch, level):
         assert counts.get(query).tolist() == [truth[k] for k in query.tolist()]
         for keys, _ in counts._levels:  # a key once per level, however often it was added
             assert (np.diff(keys) > 0).all()
+
+
+def test_connection_cache_asks_the_data_version_once_per_write_transaction(tmp_path):
+    import sqlite3
+
+    asked: list[str] = []
+    conn = sqlite3.connect(tmp_path / "v.db")
+    conn.set_trace_callback(lambda sql: asked.append(sql) if "data_version" in sql else None)
+    other = sqlite3.connect(tmp_path / "v.db")
+    other.execute("CREATE TABLE t (x)")
+    other.commit()
+    cache = recent.ConnectionCache()
+    cache.begin(locked=True)  # a write transaction: no other connection commits until it ends
+    assert cache.changed(conn) and not cache.changed(conn) and not cache.changed(conn)
+    assert len(asked) == 1
+    cache.touch()  # its own writes still count
+    assert cache.changed(conn) and len(asked) == 2
+    assert not cache.changed(conn) and len(asked) == 2
+    for locked in (False, True):  # a new transaction asks again, and sees another's commit
+        other.execute("INSERT INTO t VALUES (1)")
+        other.commit()
+        cache.begin(locked=locked)
+        assert cache.changed(conn)
+        assert not cache.changed(conn)
+    assert len(asked) == 2 + 3  # a read transaction asks every time: its snapshot may start later
