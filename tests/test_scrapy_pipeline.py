@@ -157,6 +157,10 @@ class _Settings(dict):
     def getint(self, name, default=0):
         return int(self.get(name, default))
 
+    def getbool(self, name, default=False):
+        value = self.get(name, default)
+        return value if isinstance(value, bool) else value in ("1", "True", "true")
+
 
 class _Crawler:
     def __init__(self, **settings):
@@ -230,3 +234,32 @@ def test_pipeline_without_a_crawl(tmp_path):
         assert tagged["dedup_status"] == "new"
     finally:
         pipeline.close_spider()
+
+
+def test_pipeline_gives_its_sqlite_handle_dedup_cache_mb_and_preloads_it(tmp_path, caplog):
+    import logging
+
+    path = str(tmp_path / "i.db")
+    pipeline = SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=path, DEDUP_CACHE_MB="64", DEDUP_PRELOAD=True))
+    assert (pipeline.cache_mb, pipeline.preload) == (64, True)
+    pipeline.open_spider()
+    try:
+        assert pipeline.index._connection().execute("PRAGMA cache_size").fetchone()[0] == -64 * 1024  # noqa: SLF001
+        pipeline.process_item({"url": "a", "text": seed("003").text})
+        pipeline.index.merge()  # its keys into the key tables, which a preload reads
+    finally:
+        pipeline.close_spider()
+    with caplog.at_level(logging.INFO, logger="dedup.scrapy_pipeline"):
+        pipeline.open_spider()  # the second crawl preloads the keys the first one stored
+        pipeline.close_spider()
+    assert any("band keys preloaded" in r.getMessage() and not r.getMessage().startswith("syndication index: 0 ")
+               for r in caplog.records)
+    default = SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=path))
+    assert (default.cache_mb, default.preload) == (None, False)
+    for bad in (0, "lots", 2.5):
+        with pytest.raises(ConfigError, match="DEDUP_CACHE_MB"):
+            SyndicationPipeline.from_crawler(_Crawler(DEDUP_INDEX=path, DEDUP_CACHE_MB=bad))
+    with pytest.raises(ConfigError, match="DEDUP_CACHE_MB applies to a SQLite index"):
+        SyndicationPipeline("redis://127.0.0.1:1/0", cache_mb=64)
+    with pytest.raises(ConfigError, match="DEDUP_PRELOAD applies to a SQLite index"):
+        SyndicationPipeline("redis://127.0.0.1:1/0", preload=True)
