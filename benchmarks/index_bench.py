@@ -12,9 +12,10 @@ For each size N, two child processes (so that each peak RSS is its own):
   on 2 worker processes while this one answers; the documents check_many added are removed
   again before the checks one at a time), and its batches are also checked store-only in both
   verification modes (each batch prepared untimed, then checked in one write transaction, as
-  ``check_many`` does), and once more in shingles mode by a process of its own whose handle
-  has ``--cached-mb`` (512) MiB of page cache and was ``preload()``-ed (the key tables read
-  into it); fresh samples (none of the queries met before) are also answered
+  ``check_many`` does); two more samples of texts no run met are checked so in shingles
+  mode, each by a process of its own: one with the default page cache, one whose handle has
+  ``--cached-mb`` (512) MiB of it and was ``preload()``-ed (the key tables read into it);
+  fresh samples (none of the queries met before) are also answered
   store-only by 1, then 2, reader processes at once, each with its own handle, warmed by an
   untimed pass of as many other fresh queries, in both verification modes; the index is
   closed and reopened. The queries start
@@ -269,17 +270,19 @@ def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[
             "present_found_original": sum(d["present_found_original"] for d in done)}
 
 
-def _cached_checks(db: str, docs: list[tuple[str, str]], cache_mb: int, queue: Any) -> None:
-    """check_many's store-only shingles run again, on a handle of its own opened with
-    ``cache_mb`` and :meth:`~dedup.store.SyndicationIndex.preload`-ed (timed): what a crawler
-    that gives its handle room for the key tables gets. In a process of its own, so that the
-    larger cache shows in its peak RSS, not in the run's. The documents are removed again."""
+def _fresh_checks(db: str, docs: list[tuple[str, str]], cache_mb: int | None, queue: Any) -> None:
+    """check_many's store-only shingles checks of texts no run met before, on a handle of its
+    own in a process of its own (its own peak RSS): with the default page cache
+    (``cache_mb=None``), or with ``cache_mb`` MiB and :meth:`~dedup.store.SyndicationIndex.preload`
+    (timed apart): what a crawler that gives its handle room for the key tables gets. The
+    documents are removed again."""
     from dedup import Document
     from dedup.store import SyndicationIndex, batches
 
-    with SyndicationIndex(db, create=False, cache_mb=cache_mb) as index:
+    options = {} if cache_mb is None else {"cache_mb": cache_mb}
+    with SyndicationIndex(db, create=False, **options) as index:
         start = time.perf_counter()
-        rows = index.preload()
+        rows = index.preload() if cache_mb is not None else 0
         preload_seconds = time.perf_counter() - start
         relations: Counter[str] = Counter()
         total = 0.0
@@ -398,6 +401,7 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     parts = 2 * 2 * sum(_READERS)  # modes x (warm, timed) x readers
     fresh_present, fresh_absent = query_sample(path, absent_path, n, parts * sample, seed=2,
                                                skip_absent=max(sample, batch_sample) // 2)
+    unseen_taken = max(sample, batch_sample) // 2 + parts * sample // 2  # by the samples so far
     for part in (fresh_present, fresh_absent):  # in corpus order otherwise: each chunk its own range
         random.Random(2).shuffle(part)
     chunks = iter([fresh_present[i * half:(i + 1) * half] + fresh_absent[i * half:(i + 1) * half]
@@ -477,9 +481,15 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["check_many_store"].append({"verify": verify, "batch": _MANY_BATCH, "count": len(to_check),
                                         "seconds": round(total, 2), "store_per_s": _rate(len(to_check), total),
                                         "statuses": dict(relations)})
-    if cached_mb:  # the same, on a handle given room for the key tables (its own process)
-        out["check_many_store_cached"] = _child(_cached_checks, db, [("bk-" + q.id, q.text) for q in many],
-                                                cached_mb)
+    if cached_mb:
+        # texts none of the runs met (the samples above: after the first N + 8,500 unseen
+        # ones), half checked by a handle with the default cache, half by one with cached_mb
+        # and preload(), each in a process of its own
+        fresh = query_sample(path, absent_path, n, 2 * batch_sample, seed=3,
+                             skip_absent=unseen_taken)
+        out["check_many_store_fresh"] = [
+            _child(_fresh_checks, db, [(f"f{k}-" + i, t) for part in fresh for i, t in part[k::2]], mb)
+            for k, mb in enumerate((None, cached_mb))]
         clock.take()
     # checks verified by shingles, their documents removed again afterwards
     shingle_checks = [Document("s-" + q.id, q.text) for q in queries]
@@ -705,12 +715,12 @@ def render(m: dict[str, Any]) -> str:
         for cm in d.get("check_many_store", []):
             lines.append(f"| {n:,} | dedup check_many, store only (batch {cm['batch']}, verify {cm['verify']}) | | | "
                          f"{cm['seconds']} | {cm['store_per_s']} | {cm['count']:,} checks: {cm['statuses']} |")
-        if "check_many_store_cached" in d:
-            cc = d["check_many_store_cached"]
-            lines.append(f"| {n:,} | dedup check_many, store only (batch {cc['batch']}, verify {cc['verify']}), "
-                         f"cache_mb={cc['cache_mb']} and preload() | | | {cc['seconds']} | {cc['store_per_s']} | "
-                         f"{cc['count']:,} checks: {cc['statuses']}; preload of {cc['preload_rows']:,} key rows "
-                         f"{cc['preload_seconds']}s (untimed); peak RSS {cc['peak_rss_mb']} MB |")
+        for cf in d.get("check_many_store_fresh", []):
+            cache = (f"cache_mb={cf['cache_mb']} and preload() of {cf['preload_rows']:,} key rows in "
+                     f"{cf['preload_seconds']}s (untimed)" if cf["cache_mb"] else "default cache")
+            lines.append(f"| {n:,} | dedup check_many of fresh texts, store only (batch {cf['batch']}, verify "
+                         f"{cf['verify']}), {cache} | | | {cf['seconds']} | {cf['store_per_s']} | {cf['count']:,} "
+                         f"checks: {cf['statuses']}; its process's peak RSS {cf['peak_rss_mb']} MB |")
         if "evict" in d:
             e = d["evict"]
             lines.append(f"| {n:,} | dedup evict (oldest tenth) | | | {e['seconds']} | {e['per_s']} | "
@@ -757,8 +767,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=None, help="where the index files go (default: a temporary folder, "
                                                         "deleted afterwards)")
     parser.add_argument("--cached-mb", type=int, default=CACHED_MB,
-                        help=f"cache_mb of a handle that runs check_many's store-only shingles checks again after "
-                             f"preload(), in a process of its own (default {CACHED_MB}; 0 skips that run)")
+                        help=f"cache_mb of a handle that checks fresh texts after preload(), next to one with "
+                             f"the default cache, each in a process of its own (default {CACHED_MB}; 0 skips "
+                             f"both runs)")
     parser.add_argument("--no-datasketch", action="store_true", help="skip the datasketch MinHashLSH runs")
     parser.add_argument("--json", dest="json_out", help="also write the measurement as JSON")
     add_set_option(parser, "the index")

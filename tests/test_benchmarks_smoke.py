@@ -377,11 +377,15 @@ def test_index_bench_command_line(generated, tmp_path):
     assert set(store_only) == {"full", "shingles"}
     assert sum(store_only["full"]["statuses"].values()) == 16 and store_only["full"]["store_per_s"] > 0
     assert store_only["full"]["statuses"].get("duplicate") == statuses[0]["duplicate"]
-    # again on a handle of its own with a larger cache, preloaded: the same verdicts
-    cached = d["check_many_store_cached"]
-    assert cached["cache_mb"] == measured["cached_mb"] == index_bench.CACHED_MB and cached["store_per_s"] > 0
-    assert cached["statuses"] == store_only["shingles"]["statuses"] and cached["count"] == 16
-    assert cached["preload_rows"] >= 60 * keys["doc"] and cached["peak_rss_mb"] > 0
+    # fresh texts, on a handle with the default cache, then on one with a larger cache, preloaded
+    default, cached = d["check_many_store_fresh"]
+    assert default["cache_mb"] is None and default["preload_rows"] == 0
+    assert cached["cache_mb"] == measured["cached_mb"] == index_bench.CACHED_MB
+    assert cached["preload_rows"] >= 60 * keys["doc"]
+    for fresh in (default, cached):
+        assert fresh["count"] == 16 and sum(fresh["statuses"].values()) == 16
+        assert fresh["statuses"].get("duplicate") and fresh["statuses"].get("new")
+        assert fresh["store_per_s"] > 0 and fresh["peak_rss_mb"] > 0
     # re-fetched pages: each replaces its own stored version, so it matches the corpus copy it
     # was checked against before, not itself
     refetched = d["check_refetched_store"]
