@@ -1356,9 +1356,9 @@ class SyndicationIndex(BaseSyndicationIndex):
     from its cache; whole queries of new texts, which also read the bodies of their
     candidates, gained 15 % on one process and lost 12 % on two in one run (noise). Checks
     gain most, as each also writes pages that push key pages out of a small cache:
-    ``check_many`` at 1M with ``cache_mb=512`` and :meth:`preload` (0.5 s) ran 2,362 checks/s
-    in batches of 100 against 1,580 with the default cache, in the same benchmark run (peak
-    RSS 709 MB against 548).
+    ``check_many`` of fresh texts at 1M with ``cache_mb=512`` and :meth:`preload` (0.5 s) ran
+    2,045 checks/s in batches of 100 against 1,711 with the default cache, in the same
+    benchmark run (peak RSS 710 MB against 538).
     """
 
     def __init__(self, path: str | os.PathLike[str], config: ScanConfig | None = None, *,
