@@ -1355,7 +1355,7 @@ class SyndicationIndex(BaseSyndicationIndex):
     against 130-380 µs with the default cache, on a machine that had dropped most of the file
     from its cache; whole queries of new texts, which also read the bodies of their
     candidates, gained 15 % on one process and lost 12 % on two in one run (noise). Checks
-    gain most, as each also writes pages that push key pages out of a small cache:
+    gained more (each also writes pages, which can push key pages out of a small cache):
     ``check_many`` of fresh texts at 1M with ``cache_mb=512`` and :meth:`preload` (0.5 s) ran
     2,045 checks/s in batches of 100 against 1,711 with the default cache, in the same
     benchmark run (peak RSS 710 MB against 538).
