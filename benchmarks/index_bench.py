@@ -270,6 +270,24 @@ def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[
             "present_found_original": sum(d["present_found_original"] for d in done)}
 
 
+def _checks_store_only(index: Any, documents: list[Any], verify: str) -> tuple[float, Counter[str]]:
+    """``documents`` checked as ``check_many`` does, in batches of :data:`_MANY_BATCH`, each
+    prepared untimed, then checked in one write transaction: the seconds in those
+    transactions, and the relation of each first match (``new`` when none)."""
+    from dedup.store import batches
+
+    relations: Counter[str] = Counter()
+    total = 0.0
+    for batch in batches(documents, _MANY_BATCH):
+        entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
+        start = time.perf_counter()
+        for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
+                                             candidates=None, verify=verify):
+            relations[matches[0].relation if matches else "new"] += 1
+        total += time.perf_counter() - start
+    return total, relations
+
+
 def _fresh_checks(db: str, docs: list[tuple[str, str]], cache_mb: int | None, queue: Any) -> None:
     """check_many's store-only shingles checks of texts no run met before, on a handle of its
     own in a process of its own (its own peak RSS): with the default page cache
@@ -277,22 +295,14 @@ def _fresh_checks(db: str, docs: list[tuple[str, str]], cache_mb: int | None, qu
     (timed apart): what a crawler that gives its handle room for the key tables gets. The
     documents are removed again."""
     from dedup import Document
-    from dedup.store import SyndicationIndex, batches
+    from dedup.store import SyndicationIndex
 
     options = {} if cache_mb is None else {"cache_mb": cache_mb}
     with SyndicationIndex(db, create=False, **options) as index:
         start = time.perf_counter()
         rows = index.preload() if cache_mb is not None else 0
         preload_seconds = time.perf_counter() - start
-        relations: Counter[str] = Counter()
-        total = 0.0
-        for batch in batches([Document(i, t) for i, t in docs], _MANY_BATCH):
-            entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
-            start = time.perf_counter()
-            for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
-                                                 candidates=None, verify="shingles"):
-                relations[matches[0].relation if matches else "new"] += 1
-            total += time.perf_counter() - start
+        total, relations = _checks_store_only(index, [Document(i, t) for i, t in docs], "shingles")
         for i, _ in docs:
             index.remove(i)
     queue.put({"verify": "shingles", "batch": _MANY_BATCH, "cache_mb": cache_mb, "preload_rows": rows,
@@ -304,7 +314,7 @@ def _fresh_checks(db: str, docs: list[tuple[str, str]], cache_mb: int | None, qu
 def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_size: int, workdir: str,
                overrides: dict[str, Any], jobs: int, batch_sample: int, cached_mb: int, queue: Any) -> None:
     from dedup import Document, ScanConfig
-    from dedup.store import SyndicationIndex, batches
+    from dedup.store import SyndicationIndex
 
     present, absent = query_sample(path, absent_path, n, sample)
     db = os.path.join(workdir, f"index-{n}.db")
@@ -465,15 +475,7 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     out["check_many_store"] = []
     for verify in ("full", "shingles"):
         to_check = [Document(f"b{verify[0]}-" + q.id, q.text) for q in many]
-        relations: Counter[str] = Counter()
-        total = 0.0
-        for batch in batches(to_check, _MANY_BATCH):  # each prepared untimed, one at a time
-            entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
-            start = time.perf_counter()
-            for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
-                                                 candidates=None, verify=verify):
-                relations[matches[0].relation if matches else "new"] += 1
-            total += time.perf_counter() - start
+        total, relations = _checks_store_only(index, to_check, verify)
         clock.take()
         for c in to_check:
             index.remove(c.id)
