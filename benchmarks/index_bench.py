@@ -27,7 +27,8 @@ For each size N, two child processes (so that each peak RSS is its own):
   candidates). The add includes a final ``merge()`` of the keys still in the index's recent
   table (so that every added document's keys reached the key tables, as in a long-running
   index). Size on disk is taken after a WAL checkpoint; the fingerprint part is the band-key
-  tables and the recent table plus each document's key list (kept to delete its key rows).
+  tables, the whole-text keys' filter and the recent table plus each document's key list (kept to
+  delete its key rows).
 - **datasketch** ``MinHashLSH(threshold=0.5, num_perm=128)``: lowercased word 5-grams,
   ``MinHash.update_batch``, inserted in an ``insertion_session``; the same query sample
   (``lsh.query`` returns candidates, nothing is verified).
@@ -192,10 +193,11 @@ def _disk(db: str, n: int) -> dict[str, Any]:
     if tables:
         # the passage-key levels: passage_keys_1, passage_keys_2, passage_keys (format 6)
         passage = sum(size for name, size in tables.items() if name.startswith("passage_keys"))
-        lookup = tables.get("doc_keys", 0) + passage + tables.get("recent", 0)
+        doc_level = tables.get("doc_keys", 0) + tables.get("key_filter", 0)  # the whole-text keys and their filter
+        lookup = doc_level + passage + tables.get("recent", 0)
         out["tables_bytes"] = tables
         out["fingerprint_bytes_per_doc"] = round((lookup + key_lists[0]) / n)
-        out["doc_level_fingerprint_bytes_per_doc"] = round((tables.get("doc_keys", 0) + key_lists[1]) / n)
+        out["doc_level_fingerprint_bytes_per_doc"] = round((doc_level + key_lists[1]) / n)
         out["passage_fingerprint_bytes_per_doc"] = round((passage + key_lists[0] - key_lists[1]) / n)
     return out
 

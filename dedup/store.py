@@ -83,7 +83,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 
-from dedup import __version__
+from dedup import __version__, keyfilter
 from dedup import recent as recent_mod
 from dedup.arrays import distinct
 from dedup.config import ScanConfig
@@ -130,6 +130,9 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
+#: 10: a filter of the whole-text keys (:mod:`dedup.keyfilter`), read before the ``doc_keys``
+#: table so that a lookup reads its pages only for keys some document may hold; an older
+#: handle, which would add keys without their bits, must not write such a file.
 #: 9: the removal of a document still in the ``recent`` table is logged in ``recent_removed``,
 #: which handles read like new rows, instead of making every handle read the table again (a
 #: re-fetched page replaced soon after it was added cost ~1,000 times what a check costs).
@@ -144,12 +147,12 @@ log = logging.getLogger(__name__)
 #: 3: the text and its verification features (:class:`~dedup.verify.TextFeatures`) in one
 #: zlib-compressed blob, document frequencies keyed by word id (version 2 stored prepared
 #: sentences as JSON and words as text; version 1 plain text, JSON and full 64-bit keys).
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 #: Formats this version upgrades in place when it opens them, once the configuration is
 #: accepted (version 5 lacks the key levels: its passage-key table becomes the last level,
 #: the others start empty; version 7 bodies are read as they are; versions before 9 gain an
-#: empty ``recent_removed`` table).
-_UPGRADABLE = {"5", "7", "8"}
+#: empty ``recent_removed`` table; all gain an empty key filter, built at the next merge).
+_UPGRADABLE = {"5", "7", "8", "9"}
 #: Documents logged (added or removed) before their word counts are folded into the ``df``
 #: table; a reader keeps the summed log in memory (~300 words per document).
 DF_FOLD = 5000
@@ -1125,7 +1128,9 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
         upto = _newest_merged(conn)
         conn.executemany("UPDATE counts SET n = ? WHERE name = ?",
                          ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
-    _execute_script(conn, _REMOVED_SCHEMA)
+    if version != "9":
+        _execute_script(conn, _REMOVED_SCHEMA)
+    _execute_script(conn, keyfilter.FILTER_SCHEMA)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
 
 
@@ -1142,6 +1147,22 @@ def _move_budget(added: int) -> int:
 
 def _count(conn: sqlite3.Connection, name: str) -> int:
     return int(conn.execute("SELECT n FROM counts WHERE name = ?", (name,)).fetchone()[0])
+
+
+def _filter_keys(conn: sqlite3.Connection, parts: Sequence[np.ndarray]) -> None:
+    """Give the key filter the keys just written into ``doc_keys``; rebuild it from the
+    table instead when they would load it past :data:`~dedup.keyfilter.BITS_PER_KEY`."""
+    added = sum(len(k) for k in parts)
+    if not added:
+        return
+    words = _count(conn, "filter_words")
+    loaded = _count(conn, "filter_keys") + added
+    if loaded * keyfilter.BITS_PER_KEY > words * 64:
+        words = keyfilter.rebuild(conn)
+        log.debug("rebuilt the key filter: %d words", words)
+        return
+    keyfilter.add_keys(conn, np.concatenate(parts), words)
+    conn.execute("UPDATE counts SET n = ? WHERE name = 'filter_keys'", (loaded,))
 
 
 def _move_levels(conn: sqlite3.Connection, budget: int) -> None:
@@ -1377,6 +1398,9 @@ class SyndicationIndex(BaseSyndicationIndex):
         self._rng = random.Random()
         self._cache = FrequencyCache()
         self._recent = RecentKeys()
+        # the key filter, held when it takes at most half of cache_mb (SQLite's cache the rest)
+        self._filter = keyfilter.KeyFilter(cache_mb * 2**20 // 2)
+        self._filter_held = 0  # bytes of it the page cache was shrunk by
         self._conn: sqlite3.Connection | None = None
         if not create and not os.path.exists(self.path):
             raise StoreError(f"no index at {self.path}")
@@ -1429,6 +1453,8 @@ class SyndicationIndex(BaseSyndicationIndex):
             self._conn = self._connect()
             self._cache.clear()
             self._recent.clear()
+            self._filter.clear()
+            self._filter_held = 0
         return self._conn
 
     def _retry(self, step: Callable[[], T]) -> T:
@@ -1457,6 +1483,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 self._recent.begin(locked=write)
                 self._cache.begin(locked=write)
+                self._filter.begin(locked=write)
                 try:
                     result = work(conn)
                     conn.execute("COMMIT")
@@ -1468,6 +1495,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                         # (each check syncs after the inserts before it): read them again
                         self._recent.clear()
                         self._cache.clear()
+                        self._filter.clear()
                     raise
                 return result
 
@@ -1489,7 +1517,8 @@ class SyndicationIndex(BaseSyndicationIndex):
                 raise StoreError(f"no index at {self.path}")
             if not write:
                 return None
-            _execute_script(conn, _SCHEMA + _KEY_TABLE.format(_KEY_LEVELS[-1]) + _LEVELS_SCHEMA + _REMOVED_SCHEMA)
+            _execute_script(conn, _SCHEMA + _KEY_TABLE.format(_KEY_LEVELS[-1]) + _LEVELS_SCHEMA + _REMOVED_SCHEMA
+                            + keyfilter.FILTER_SCHEMA)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             values = {"format": str(FORMAT_VERSION), "config": json.dumps((config or ScanConfig()).to_dict()),
                       "created": repr(time.time()), "dedup_version": __version__}
@@ -1565,6 +1594,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         if merged:  # merged with the recent keys, straight into the key tables
             pending.flush(conn)  # the recent rows of the checks before first
             self._merge_recent(conn, recent)
+            self._filter.touch()
         else:  # the keys go to the end of the recent table, not all over the key B-trees
             pending.recent += recent
             pending.changes["recent_keys"] += n_doc + n_passage
@@ -1585,7 +1615,9 @@ class SyndicationIndex(BaseSyndicationIndex):
         rows not stored there, into the first key level, in key order; empty the recent table;
         the moves of levels go on after (:func:`_move_levels`)."""
         rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
-        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", [(unpacked_keys(r[1]), r[0]) for r in rows])
+        doc_parts = [(unpacked_keys(r[1]), r[0]) for r in rows]
+        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_parts)
+        _filter_keys(conn, [k for k, _ in doc_parts])
         passage_parts = [(unpacked_keys(r[2]), r[0]) for r in rows]
         _write_keys(conn, f"INSERT INTO {_KEY_LEVELS[0]} (key, doc) VALUES (?, ?)", passage_parts)
         moved = sum(len(k) for k, _ in passage_parts)
@@ -1713,13 +1745,18 @@ class SyndicationIndex(BaseSyndicationIndex):
         Never needed for correctness: before measuring the steady-state size of an index, or
         to have every reader drop the keys it holds in memory. The recent keys are merged in
         one transaction; moves are finished in transactions of :data:`MERGE_STEP` keys, so that
-        other writers wait for one step at a time (each step leaves a consistent index).
+        other writers wait for one step at a time (each step leaves a consistent index). A file
+        upgraded from an older format gets its key filter here, if no merge built it yet.
         """
         def work(conn: sqlite3.Connection) -> int:
             pending = int(conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0])
             if conn.execute("SELECT 1 FROM recent LIMIT 1").fetchone() is not None:
                 self._merge_recent(conn)
                 self._recent.touch()
+            if not _count(conn, "filter_words") and conn.execute("SELECT 1 FROM doc_keys LIMIT 1").fetchone():
+                log.info("building the key filter of %s", self.path)
+                keyfilter.rebuild(conn)
+            self._filter.touch()
             return pending
 
         pending = self._transaction(work, write=True)
@@ -1764,7 +1801,13 @@ class SyndicationIndex(BaseSyndicationIndex):
         hits: dict[Any, list[int]] = {}
         entry = self._encode_keys(entry)
         self._recent.sync(conn)
-        for chunk in _chunks(entry.doc_keys.tolist()):
+        keys = entry.doc_keys
+        if len(keys):  # only those the filter may hold: most keys of a new text are in no document
+            self._sync_filter(conn)
+            held = self._filter.may_hold(keys)
+            if held is not None:
+                keys = keys[held]
+        for chunk in _chunks(keys.tolist()):
             # counted by SQLite: a stored copy shares all of a text's keys, one row each
             for doc, n in conn.execute(
                     f"SELECT doc, count(*) FROM doc_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
@@ -1776,6 +1819,14 @@ class SyndicationIndex(BaseSyndicationIndex):
         if len(entry.passage_keys):
             self._passage_hits(conn, entry.passage_keys, hits)
         return hits
+
+    def _sync_filter(self, conn: sqlite3.Connection) -> None:
+        """Catch up with the file's key filter; give SQLite's page cache what the filter
+        does not take of ``cache_mb``."""
+        self._filter.sync(conn)
+        if self._filter.nbytes != self._filter_held:
+            self._filter_held = self._filter.nbytes
+            conn.execute(f"PRAGMA cache_size=-{self._cache_mb * 1024 - self._filter_held // 1024}")
 
     def _passage_hits(self, conn: sqlite3.Connection, passage_keys: np.ndarray, hits: dict[Any, list[int]]) -> None:
         """Count the passage-key hits of stored documents into ``hits`` (:func:`passage_hits`)."""
@@ -1905,10 +1956,13 @@ class SyndicationIndex(BaseSyndicationIndex):
     def preload(self) -> int:
         """Read the band-key tables through this handle's page cache (up to ``cache_mb``; see
         the class), so that a long-running handle's lookups find their pages in memory; return
-        how many key rows were read (~1.5 s for 25 million whole-text keys)."""
-        tables = ("doc_keys", *_KEY_LEVELS)
-        return self._transaction(
-            lambda c: sum(c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables), write=False)
+        how many key rows were read (~1.5 s for 25 million whole-text keys). The key filter is
+        read into memory first (when it takes at most half of ``cache_mb``)."""
+        def work(conn: sqlite3.Connection) -> int:
+            self._sync_filter(conn)
+            return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("doc_keys", *_KEY_LEVELS))
+
+        return self._transaction(work, write=False)
 
     def stats(self) -> dict[str, Any]:
         """Documents, stored band keys, languages, time range, size on disk and configuration."""
@@ -1924,6 +1978,7 @@ class SyndicationIndex(BaseSyndicationIndex):
                 "doc_keys": counts.get("doc_keys", 0),
                 "passage_keys": counts.get("passage_keys", 0),
                 "recent_keys": counts.get("recent_keys", 0),
+                "key_filter_bytes": 8 * counts.get("filter_words", 0),
                 "key_levels": _level_sizes(conn, counts),
                 "words": self._word_count(conn),
                 "languages": {(lang or "unknown"): n for lang, n in

@@ -734,7 +734,14 @@ def _as_format_5(path: Path) -> None:
         conn.execute(f"ALTER TABLE {_KEY_LEVELS[-1]} RENAME TO passage_keys")
         conn.execute("DELETE FROM counts WHERE name LIKE 'level%' OR name LIKE 'mov%'")
         conn.execute("DROP TABLE recent_removed")
+        _drop_key_filter(conn)
         conn.execute("UPDATE meta SET value = '5' WHERE key = 'format'")
+
+
+def _drop_key_filter(conn: sqlite3.Connection) -> None:
+    """What format 10 added: the key filter."""
+    conn.execute("DROP TABLE key_filter")
+    conn.execute("DELETE FROM counts WHERE name LIKE 'filter%'")
 
 
 def test_a_format_5_file_is_upgraded_in_place_and_answers_alike(tmp_path, monkeypatch):
@@ -817,9 +824,10 @@ def test_a_format_7_file_is_upgraded_and_answers_alike(tmp_path):
         rows = conn.execute("SELECT rowid, body FROM docs").fetchall()
         conn.executemany("UPDATE docs SET body = ? WHERE rowid = ?", [(_format_7_body(b), r) for r, b in rows])
         conn.execute("DROP TABLE recent_removed")
+        _drop_key_filter(conn)
         conn.execute("UPDATE meta SET value = '7' WHERE key = 'format'")
     with SyndicationIndex(path) as index:
-        assert index.stats()["format"] == FORMAT_VERSION == 9
+        assert index.stats()["format"] == FORMAT_VERSION == 10
         assert {v: [_scores(index.query(d, verify=v)) for d in docs] for v in ("full", "shingles")} == before
         assert index.get(docs[1].id).text == docs[1].text
         assert index.check(docs[3]).status != "new"  # a rewrite of the stored story, verified on old bodies
@@ -839,6 +847,7 @@ def test_removing_a_recent_document_is_logged_not_read_again_and_format_8_files_
         index.add_many(docs[:6])
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE recent_removed")
+        _drop_key_filter(conn)
         conn.execute("UPDATE meta SET value = '8' WHERE key = 'format'")
     with SyndicationIndex(path) as a, SyndicationIndex(path) as b:
         assert a.stats()["format"] == FORMAT_VERSION
