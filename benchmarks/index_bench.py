@@ -193,7 +193,8 @@ def _disk(db: str, n: int) -> dict[str, Any]:
     if tables:
         # the passage-key levels: passage_keys_1, passage_keys_2, passage_keys (format 6)
         passage = sum(size for name, size in tables.items() if name.startswith("passage_keys"))
-        doc_level = tables.get("doc_keys", 0) + tables.get("key_filter", 0)  # the whole-text keys and their filter
+        # the whole-text keys (doc_keys before format 10) and their filter
+        doc_level = tables.get("text_keys", tables.get("doc_keys", 0)) + tables.get("key_filter", 0)
         lookup = doc_level + passage + tables.get("recent", 0)
         out["tables_bytes"] = tables
         out["fingerprint_bytes_per_doc"] = round((lookup + key_lists[0]) / n)

@@ -33,7 +33,11 @@ small table, which each handle searches in memory, and merged into the key table
 key order, every :data:`dedup.recent.RECENT_KEYS` keys (:mod:`dedup.recent`): adding a
 document writes a few pages, not one per key. The key tables are levels of growing size (a
 log-structured merge: see ``_KEY_LEVELS``), so that a merge rewrites a bounded table, not
-most pages of one that reaches gigabytes at a million documents. What a scan does and an
+most pages of one that reaches gigabytes at a million documents. The whole-text keys have a
+filter (:mod:`dedup.keyfilter`, 25-50 MB at a million whole-text-only articles), which a
+handle holds in memory within its ``cache_mb``: a lookup reads the key table's random pages
+only for the keys some stored document may hold, about a quarter of them for a sample of
+new articles, half of them edited copies. What a scan does and an
 index does not:
 corpus-level boilerplate lines (a site header repeated on many pages) are not learnt; each
 page's own chrome is still removed.
@@ -130,9 +134,10 @@ log = logging.getLogger(__name__)
 
 #: Version of the SQLite layout; an index written under another version is refused, except
 #: those of :data:`_UPGRADABLE`.
-#: 10: a filter of the whole-text keys (:mod:`dedup.keyfilter`), read before the ``doc_keys``
-#: table so that a lookup reads its pages only for keys some document may hold; an older
-#: handle, which would add keys without their bits, must not write such a file.
+#: 10: a filter of the whole-text keys (:mod:`dedup.keyfilter`), read before their table so
+#: that a lookup reads its pages only for keys some document may hold; the table renamed
+#: from ``doc_keys`` to ``text_keys``, so that a handle of an older version, which would
+#: merge keys without their bits (lookups would then miss them), fails on the file instead.
 #: 9: the removal of a document still in the ``recent`` table is logged in ``recent_removed``,
 #: which handles read like new rows, instead of making every handle read the table again (a
 #: re-fetched page replaced soon after it was added cost ~1,000 times what a check costs).
@@ -923,7 +928,7 @@ CREATE TABLE recent (              -- keys of documents not yet merged into the 
     doc_keys BLOB NOT NULL,
     passage_keys BLOB NOT NULL
 );
-CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
+CREATE TABLE text_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) WITHOUT ROWID;
 CREATE TABLE df (language TEXT NOT NULL, word INTEGER NOT NULL, n INTEGER NOT NULL,
                  PRIMARY KEY (language, word)) WITHOUT ROWID;
 CREATE TABLE df_log (
@@ -945,7 +950,8 @@ INSERT INTO counts (name, n) VALUES ('doc_keys', 0), ('passage_keys', 0), ('df_l
 #: largest rowid moved into level ``i`` or below). A level is written in key order, into a
 #: B-tree of bounded size, so a merge rewrites tens of MB, not most pages of a table that
 #: grows to ~9 GB at a million articles (a log-structured merge of B-trees); a lookup searches
-#: each level. Whole-text keys (25 per article) stay in one table, ``doc_keys``.
+#: each level. Whole-text keys (25 per article) stay in one table, ``text_keys`` (whose
+#: filter, :mod:`dedup.keyfilter`, a lookup reads first).
 #:
 #: A move goes in steps, by key range, one per write transaction that adds keys (the
 #: ``moving`` count: the level being moved, 0 for none; ``moved_key``: keys up to it are
@@ -1130,6 +1136,7 @@ def _upgrade(conn: sqlite3.Connection, version: str) -> None:
                          ((upto, f"level_{i}_upto") for i in range(2, len(_KEY_LEVELS) + 1)))
     if version != "9":
         _execute_script(conn, _REMOVED_SCHEMA)
+    conn.execute("ALTER TABLE doc_keys RENAME TO text_keys")
     _execute_script(conn, keyfilter.FILTER_SCHEMA)
     conn.execute("UPDATE meta SET value = ? WHERE key = 'format'", (str(FORMAT_VERSION),))
 
@@ -1150,19 +1157,9 @@ def _count(conn: sqlite3.Connection, name: str) -> int:
 
 
 def _filter_keys(conn: sqlite3.Connection, parts: Sequence[np.ndarray]) -> None:
-    """Give the key filter the keys just written into ``doc_keys``; rebuild it from the
-    table instead when they would load it past :data:`~dedup.keyfilter.BITS_PER_KEY`."""
-    added = sum(len(k) for k in parts)
-    if not added:
-        return
-    words = _count(conn, "filter_words")
-    loaded = _count(conn, "filter_keys") + added
-    if loaded * keyfilter.BITS_PER_KEY > words * 64:
-        words = keyfilter.rebuild(conn)
-        log.debug("rebuilt the key filter: %d words", words)
-        return
-    keyfilter.add_keys(conn, np.concatenate(parts), words)
-    conn.execute("UPDATE counts SET n = ? WHERE name = 'filter_keys'", (loaded,))
+    """Give the key filter the keys just written into ``text_keys`` (:func:`dedup.keyfilter.add_keys`)."""
+    if sum(len(k) for k in parts):
+        keyfilter.add_keys(conn, np.concatenate(parts), _count(conn, "doc_keys"))
 
 
 def _move_levels(conn: sqlite3.Connection, budget: int) -> None:
@@ -1204,17 +1201,25 @@ def _move_levels(conn: sqlite3.Connection, budget: int) -> None:
         conn.execute("UPDATE counts SET n = ? WHERE name = 'moved_key'", (last,))
 
 
+def _background_steps(conn: sqlite3.Connection, budget: int) -> bool:
+    """A step of a level's move (:func:`_move_levels`) and of a key filter's build
+    (:func:`dedup.keyfilter.rebuild_step`), of ``budget`` keys each, if due; whether either is
+    still going on or due."""
+    _move_levels(conn, budget)
+    building = keyfilter.rebuild_step(conn, budget)
+    return bool(_count(conn, "moving") or _levels_over(conn) or building)
+
+
+def _merge_step(conn: sqlite3.Connection) -> bool:
+    """A step of :meth:`SyndicationIndex.merge` (:data:`MERGE_STEP` keys moved, and read into
+    a key filter being built, at most); whether a move or a build is still going on or due."""
+    return _background_steps(conn, MERGE_STEP)
+
+
 def _levels_over(conn: sqlite3.Connection) -> list[int]:
     """The key levels holding more keys than their bound (a move of each is due)."""
     return [i for i in range(1, len(_KEY_LEVELS))
             if _count(conn, f"level_{i}") > recent_mod.RECENT_KEYS * KEY_LEVEL_RATIO**i]
-
-
-def _merge_step(conn: sqlite3.Connection) -> bool:
-    """A step of :meth:`SyndicationIndex.merge` (:data:`MERGE_STEP` keys moved at most);
-    whether a move is still going on or due."""
-    _move_levels(conn, MERGE_STEP)
-    return bool(_count(conn, "moving") or _levels_over(conn))
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -1368,9 +1373,12 @@ class SyndicationIndex(BaseSyndicationIndex):
     they are the page cache's (shared, dropped under memory pressure).
 
     ``cache_mb`` (default 128) bounds the pages a handle keeps in its own memory (SQLite's
-    ``PRAGMA cache_size``), whatever the index size. A new text's band keys fall on random
-    pages of the key tables (412 MB of whole-text keys at a million articles): where those
-    pages have left the operating system's cache, a lookup waits on the disk. A handle given
+    ``PRAGMA cache_size``), whatever the index size. The whole-text keys' filter
+    (:mod:`dedup.keyfilter`) is held in memory when it takes at most half of that, and the
+    page cache gets the rest (a filter too large for it is not used: every key is looked up).
+    A new text's band keys fall on random pages of the key tables (412 MB of whole-text keys
+    at a million articles): where those pages have left the operating system's cache, a
+    lookup waits on the disk. A handle given
     room for its key tables and :meth:`preload`-ed keeps them in its own memory: at 1M
     whole-text-only articles, with ``cache_mb=640``, lookups of 25 new keys took ~85 µs
     against 130-380 µs with the default cache, on a machine that had dropped most of the file
@@ -1600,8 +1608,9 @@ class SyndicationIndex(BaseSyndicationIndex):
             pending.changes["recent_keys"] += n_doc + n_passage
         if deferred is None:
             pending.flush(conn)
-        if move:  # a step of a level's move, if one is due (a batch of checks takes one at its end)
-            _move_levels(conn, _move_budget(n_doc + n_passage))
+        if move:  # a step of a level's move and of a filter's build, if due (a batch of checks: at its end)
+            _background_steps(conn, _move_budget(n_doc + n_passage))
+            self._filter.touch()  # a build may have ended: the next sync asks
         if synced and not old and not merged:
             # the handle read the recent table in this transaction and only these rows came after
             self._recent.extend([r[0] for r in recent], [e.doc_keys for e in stored], [e.passage_keys for e in stored])
@@ -1616,7 +1625,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         the moves of levels go on after (:func:`_move_levels`)."""
         rows = conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall() + list(more)
         doc_parts = [(unpacked_keys(r[1]), r[0]) for r in rows]
-        _write_keys(conn, "INSERT INTO doc_keys (key, doc) VALUES (?, ?)", doc_parts)
+        _write_keys(conn, "INSERT INTO text_keys (key, doc) VALUES (?, ?)", doc_parts)
         _filter_keys(conn, [k for k, _ in doc_parts])
         passage_parts = [(unpacked_keys(r[2]), r[0]) for r in rows]
         _write_keys(conn, f"INSERT INTO {_KEY_LEVELS[0]} (key, doc) VALUES (?, ?)", passage_parts)
@@ -1656,7 +1665,7 @@ class SyndicationIndex(BaseSyndicationIndex):
             _, features = decode_body(body)
             logged.append((lang, -1, keys_to_bytes(word_ids(features))))
             languages[lang] += 1
-        _write_keys(conn, "DELETE FROM doc_keys WHERE key = ? AND doc = ?", doc_parts)
+        _write_keys(conn, "DELETE FROM text_keys WHERE key = ? AND doc = ?", doc_parts)
         if moving:
             passage_parts[moving - 1] += passage_parts[moving]
         for i, (table, parts) in enumerate(zip(_KEY_LEVELS, passage_parts, strict=True), 1):
@@ -1744,24 +1753,26 @@ class SyndicationIndex(BaseSyndicationIndex):
 
         Never needed for correctness: before measuring the steady-state size of an index, or
         to have every reader drop the keys it holds in memory. The recent keys are merged in
-        one transaction; moves are finished in transactions of :data:`MERGE_STEP` keys, so that
-        other writers wait for one step at a time (each step leaves a consistent index). A file
-        upgraded from an older format gets its key filter here, if no merge built it yet.
+        one transaction; moves, and the build of a key filter (:mod:`dedup.keyfilter`), are
+        finished in transactions of :data:`MERGE_STEP` keys, so that other writers wait for one
+        step at a time (each step leaves a consistent index). A file upgraded from format 9
+        gets its first key filter here, if no merge started one yet.
         """
         def work(conn: sqlite3.Connection) -> int:
             pending = int(conn.execute("SELECT n FROM counts WHERE name = 'recent_keys'").fetchone()[0])
             if conn.execute("SELECT 1 FROM recent LIMIT 1").fetchone() is not None:
                 self._merge_recent(conn)
                 self._recent.touch()
-            if not _count(conn, "filter_words") and conn.execute("SELECT 1 FROM doc_keys LIMIT 1").fetchone():
+            if not _count(conn, "filter_words") and not _count(conn, "filter_next_words") \
+                    and conn.execute("SELECT 1 FROM text_keys LIMIT 1").fetchone():
                 log.info("building the key filter of %s", self.path)
-                keyfilter.rebuild(conn)
-            self._filter.touch()
+                keyfilter.start_rebuild(conn, _count(conn, "doc_keys"))
             return pending
 
         pending = self._transaction(work, write=True)
         while self._transaction(_merge_step, write=True):
             pass
+        self._filter.touch()  # its own commits: no other connection's version to tell
         return pending
 
     def remove(self, doc_id: str) -> bool:
@@ -1810,7 +1821,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         for chunk in _chunks(keys.tolist()):
             # counted by SQLite: a stored copy shares all of a text's keys, one row each
             for doc, n in conn.execute(
-                    f"SELECT doc, count(*) FROM doc_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
+                    f"SELECT doc, count(*) FROM text_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
                 hits.setdefault(doc, [0, 0])[0] += n
         recent_docs = self._recent.doc_pairs(entry.doc_keys)[1]
         if len(recent_docs):  # a recent copy shares all of a text's keys: counted per document
@@ -1927,7 +1938,8 @@ class SyndicationIndex(BaseSyndicationIndex):
                                          candidates=candidates, verify=verify))
                 self._insert(conn, [entry], move=False, synced=True, deferred=pending)
             pending.flush(conn)
-            _move_levels(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
+            _background_steps(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
+            self._filter.touch()
             return out
 
         return self._transaction(work, write=True)
@@ -1960,7 +1972,7 @@ class SyndicationIndex(BaseSyndicationIndex):
         read into memory first (when it takes at most half of ``cache_mb``)."""
         def work(conn: sqlite3.Connection) -> int:
             self._sync_filter(conn)
-            return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("doc_keys", *_KEY_LEVELS))
+            return sum(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("text_keys", *_KEY_LEVELS))
 
         return self._transaction(work, write=False)
 

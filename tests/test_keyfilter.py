@@ -7,9 +7,9 @@ import sqlite3
 
 import numpy as np
 import pytest
-from test_store import _scores, synthetic_docs
+from test_store import _drop_key_filter, _scores, synthetic_docs
 
-from dedup import Document, ScanConfig, keyfilter, recent
+from dedup import Document, ScanConfig, keyfilter, recent, store
 from dedup.store import SyndicationIndex
 
 
@@ -21,7 +21,7 @@ def _held(index: SyndicationIndex) -> keyfilter.KeyFilter:
 
 def _table_keys(path) -> np.ndarray:
     with sqlite3.connect(path) as conn:
-        return np.array([k for (k,) in conn.execute("SELECT key FROM doc_keys")], dtype=np.int64)
+        return np.array([k for (k,) in conn.execute("SELECT key FROM text_keys")], dtype=np.int64)
 
 
 def _counts(path) -> dict[str, int]:
@@ -30,17 +30,24 @@ def _counts(path) -> dict[str, int]:
 
 
 def test_every_stored_key_passes_the_filter_across_merges_rebuilds_and_removals(tmp_path, monkeypatch):
+    """The filter is rebuilt in steps, a few keys per write transaction: meanwhile the one in
+    use (none before the first is built) still holds every key of the table."""
     monkeypatch.setattr(recent, "RECENT_KEYS", 200)  # a merge every ~8 documents
+    monkeypatch.setattr(store, "MOVE_STEP", 40)
+    monkeypatch.setattr(store, "MOVE_PACE", 0)
     path = tmp_path / "i.db"
     docs = synthetic_docs("k", 400, 3)
-    generations = []
+    generations, building = [], []
     with SyndicationIndex(path) as index:
-        for at in range(0, 300, 20):
-            index.add_many(docs[at:at + 20], batch_size=7)
+        for at in range(0, 300, 5):
+            index.add_many(docs[at:at + 5], batch_size=2)
             keys = _table_keys(path)
             held = _held(index).may_hold(keys)
-            assert held is not None and held.all()
-            generations.append(_counts(path)["filter_generation"])
+            counts = _counts(path)
+            assert (held is None and not generations) or held.all()
+            if held is not None:
+                generations.append(counts["filter_generation"])
+            building.append(counts["filter_next_words"] > 0)
         for doc in docs[:100]:
             index.remove(doc.id)
         index.add_many([Document(d.id, t.text) for d, t in zip(docs[100:150], docs[300:350], strict=True)])
@@ -49,6 +56,7 @@ def test_every_stored_key_passes_the_filter_across_merges_rebuilds_and_removals(
         assert _held(index).may_hold(keys).all()
         counts = _counts(path)
     assert generations == sorted(generations) and len(set(generations)) > 5
+    assert sum(building) > 5 and counts["filter_next_words"] == 0  # builds took several transactions; merge() ends one
     # rebuilt as the table grew: sized for twice the keys it held then, 8 to 16 bits a key
     assert counts["filter_words"] > keyfilter.BLOCK_WORDS
     assert 64 * counts["filter_words"] >= keyfilter.BITS_PER_KEY * counts["filter_keys"]
@@ -133,16 +141,19 @@ def test_a_format_9_file_is_upgraded_and_merge_builds_its_filter(tmp_path, monke
         index.merge()
         before = [_scores(index.query(d)) for d in docs]
     with sqlite3.connect(path) as conn:
-        conn.execute("DROP TABLE key_filter")
-        conn.execute("DELETE FROM counts WHERE name LIKE 'filter%'")
+        _drop_key_filter(conn)
         conn.execute("UPDATE meta SET value = '9' WHERE key = 'format'")
     with SyndicationIndex(path) as index:
-        assert _counts(path) == {"filter_words": 0, "filter_keys": 0, "filter_generation": 0}
+        counts = _counts(path)
+        assert counts["filter_words"] == counts["filter_next_words"] == counts["filter_generation"] == 0
         assert _held(index).nbytes == 0  # no filter yet: every key looked up
         assert [_scores(index.query(d)) for d in docs] == before
         index.merge()
         assert _held(index).may_hold(_table_keys(path)).all()
         assert [_scores(index.query(d)) for d in docs] == before
+    with sqlite3.connect(path) as conn:  # renamed: a handle of format 9 fails instead of skipping the filter
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            conn.execute("SELECT 1 FROM doc_keys")
 
 
 @pytest.mark.parametrize("bits_per_key", [keyfilter.BITS_PER_KEY, 2 * keyfilter.BITS_PER_KEY])
@@ -151,13 +162,13 @@ def test_absent_keys_pass_at_the_rate_the_design_gives(tmp_path, bits_per_key):
     keys = rng.integers(0, 2**47, 100_000)
     conn = sqlite3.connect(tmp_path / "f.db", isolation_level=None)
     conn.execute("CREATE TABLE counts (name TEXT PRIMARY KEY, n INTEGER NOT NULL)")
-    conn.execute("CREATE TABLE doc_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) "
+    conn.execute("CREATE TABLE text_keys (key INTEGER NOT NULL, doc INTEGER NOT NULL, PRIMARY KEY (key, doc)) "
                  "WITHOUT ROWID")
     for statement in keyfilter.FILTER_SCHEMA.split(";"):
         if statement.strip():
             conn.execute(statement)
     conn.execute("BEGIN")
-    conn.executemany("INSERT INTO doc_keys VALUES (?, 1)", ((k,) for k in keys.tolist()))
+    conn.executemany("INSERT INTO text_keys VALUES (?, 1)", ((k,) for k in keys.tolist()))
     words = keyfilter.rebuild(conn)  # built at 2 * BITS_PER_KEY bits a key
     if bits_per_key == keyfilter.BITS_PER_KEY:  # as full as it gets: as many keys again
         more = rng.integers(0, 2**47, len(keys))

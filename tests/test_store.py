@@ -490,7 +490,7 @@ def _key_rows(path: Path) -> tuple[list[tuple[str, int, int]], list[tuple[str, i
 
     held = []
     with sqlite3.connect(path) as conn:
-        held += [("doc", k, d) for k, d in conn.execute("SELECT key, doc FROM doc_keys")]
+        held += [("doc", k, d) for k, d in conn.execute("SELECT key, doc FROM text_keys")]
         for table in _KEY_LEVELS:
             held += [("passage", k, d) for k, d in conn.execute(f"SELECT key, doc FROM {table}")]
         held += listed(conn.execute("SELECT doc, doc_keys, passage_keys FROM recent").fetchall())
@@ -739,8 +739,10 @@ def _as_format_5(path: Path) -> None:
 
 
 def _drop_key_filter(conn: sqlite3.Connection) -> None:
-    """What format 10 added: the key filter."""
+    """What format 10 added: the key filter, and the whole-text keys' table renamed."""
+    conn.execute("ALTER TABLE text_keys RENAME TO doc_keys")
     conn.execute("DROP TABLE key_filter")
+    conn.execute("DROP TABLE key_filter_next")
     conn.execute("DELETE FROM counts WHERE name LIKE 'filter%'")
 
 
@@ -958,7 +960,7 @@ def test_recent_keys_a_check_takes_as_written_stay_what_the_file_holds(tmp_path,
                 assert _scores(a.query(q)) == _scores(b.query(q)) == _scores(fresh.query(q))
             assert len(fresh) == 16  # s-0, s-1, s-2, s-4, s-5 and r-0..r-11 but r-2 (its text is s-2's)
     with sqlite3.connect(path) as conn:
-        merged = conn.execute("SELECT count(*) FROM doc_keys").fetchone()[0]
+        merged = conn.execute("SELECT count(*) FROM text_keys").fetchone()[0]
     assert (merged > 0) == (recent_keys is not None)
 
 
