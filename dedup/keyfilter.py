@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from itertools import chain
 
 import numpy as np
 
@@ -161,9 +160,8 @@ def rebuild_step(conn: sqlite3.Connection, budget: int, table: str = "text_keys"
         return False
     last, read = counts["filter_next_key"], counts["filter_next_keys"]
     while budget > 0:  # by chunks: a bounded number of Python ints at a time
-        rows = conn.execute(f"SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT ?",
-                            (last, min(budget, _SCAN_CHUNK))).fetchall()
-        if not rows:
+        keys = _keys_after(conn, table, last, min(budget, _SCAN_CHUNK))
+        if not len(keys):
             conn.execute("DELETE FROM key_filter")
             conn.execute("INSERT INTO key_filter (block, bits) SELECT block, bits FROM key_filter_next")
             conn.execute("DELETE FROM key_filter_next")
@@ -173,11 +171,22 @@ def rebuild_step(conn: sqlite3.Connection, budget: int, table: str = "text_keys"
             _set(conn, filter_words=words, filter_keys=read, filter_generation=counts["filter_generation"] + 1,
                  filter_next_words=0, filter_next_key=-1, filter_next_keys=0)
             return False
-        keys = np.fromiter(chain.from_iterable(rows), dtype=np.int64, count=len(rows))
         _or_keys(conn, "key_filter_next", keys, words)
         last, read, budget = int(keys[-1]), read + len(keys), budget - len(keys)
     _set(conn, filter_next_key=last, filter_next_keys=read)
     return True
+
+
+def _keys_after(conn: sqlite3.Connection, table: str, last: int, limit: int) -> np.ndarray:
+    """Up to ``limit`` keys of ``table`` after ``last``, in key order. Read as one string of
+    12 hex digits a key (SQLite's ``printf``): a Python int per row cost twice as much."""
+    (text,) = conn.execute(f"SELECT group_concat(printf('%012x', key), '') FROM "
+                           f"(SELECT key FROM {table} WHERE key > ? ORDER BY key LIMIT ?)", (last, limit)).fetchone()
+    if not text:
+        return np.empty(0, np.int64)
+    wide = np.zeros((len(text) // 12, 8), np.uint8)  # 6 bytes a key (keys < 2**47), big-endian
+    wide[:, 2:] = np.frombuffer(bytes.fromhex(text), np.uint8).reshape(-1, 6)
+    return wide.view(">i8").ravel().astype(np.int64)
 
 
 def rebuild(conn: sqlite3.Connection, table: str = "text_keys") -> int:

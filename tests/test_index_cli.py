@@ -151,6 +151,10 @@ def test_stats(runner, tmp_path, corpus):
         idx.merge()
     data = json.loads(runner.invoke(index, ["stats", "--db", db, "-f", "json"]).output)
     assert data["recent_keys"] == 0 and data["key_levels"] == [data["passage_keys"], 0, 0]
+    # and merge() built the whole-text keys' filter: one block of 500 words
+    assert data["key_filter_bytes"] == 4000
+    table = runner.invoke(index, ["stats", "--db", db]).output.splitlines()
+    assert ["whole-text", "key", "filter", "0.0", "MB"] in [line.split() for line in table]
 
 
 def test_whole_text_only_index(runner, tmp_path, corpus):

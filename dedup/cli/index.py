@@ -306,6 +306,8 @@ def stats(db: str, fmt: str) -> None:
         ["passage keys", data["passage_keys"]],
         *([["keys not yet merged", data["recent_keys"]]] if "recent_keys" in data else []),
         *([["passage keys per level", " / ".join(map(str, data["key_levels"]))]] if "key_levels" in data else []),
+        *([["whole-text key filter", f"{data['key_filter_bytes'] / 1e6:.1f} MB"]]
+          if "key_filter_bytes" in data else []),
         ["content words", data["words"]],
         ["languages", ", ".join(f"{k} {v}" for k, v in data["languages"].items()) or "-"],
         ["oldest", _when(data["oldest"])],
