@@ -242,21 +242,46 @@ def _read_queries(db: str, warm: list[tuple[str, str]], docs: list[tuple[str, st
     queue.put({"began": began, "ended": ended, "count": len(entries), "present_found_original": found})
 
 
-def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]], verify: str
-                        ) -> dict[str, Any]:
-    """Each ``(warm, timed)`` chunk queried by its own process (:func:`_read_queries`), the timed
-    parts all starting at once: the rate of all of them over the time from the first start to
-    the last end."""
+def _check_at_once(db: str, warm: list[tuple[str, str]], docs: list[tuple[str, str]], verify: str, start: Any,
+                   queue: Any) -> None:
+    """One checker of the concurrent-check runs: ``warm`` queried untimed, then ``docs``
+    checked store-only in ``check_many``'s batches once ``start`` is set (each batch one write
+    transaction: the checkers take turns at the write lock), then removed again."""
+    from dedup import Document
+    from dedup.store import SyndicationIndex
+
+    with SyndicationIndex(db, create=False) as index:
+        for e in index._entries([Document(i, t) for i, t in warm]):  # noqa: SLF001 - store-only timing
+            index._read(partial(index._matches, entry=e, limit=10, align=False,  # noqa: SLF001
+                                exclude=e.doc.id, verify=verify))
+        prepared = _check_batches(index, [Document(i, t) for i, t in docs])
+        queue.put({"ready": True})
+        start.wait()
+        began = time.monotonic()
+        _, relations = _checks_store_only(index, prepared, verify)
+        ended = time.monotonic()
+        assert sum(relations.values()) == len(docs)
+        for i, _ in docs:
+            index.remove(i)
+    queue.put({"began": began, "ended": ended, "count": len(docs),
+               "present_found_original": relations["duplicate"] + relations["syndicated"]})
+
+
+def _concurrent(target: Callable[..., None], db: str, chunks: list[tuple[list[tuple[str, str]], list[tuple[str, str]]]],
+                verify: str) -> dict[str, Any]:
+    """Each ``(warm, timed)`` chunk run by ``target`` (:func:`_read_queries` or
+    :func:`_check_at_once`) in its own process, the timed parts all starting at once: the rate
+    of all of them over the time from the first start to the last end."""
     ctx = mp.get_context("spawn")
     queue, start = ctx.Queue(), ctx.Event()
-    procs = [ctx.Process(target=_guarded, args=(_read_queries, db, warm, timed, verify, start, queue))
+    procs = [ctx.Process(target=_guarded, args=(target, db, warm, timed, verify, start, queue))
              for warm, timed in chunks]
     for proc in procs:
         proc.start()
     try:
         for _ in procs:
             if "error" in (ready := queue.get(timeout=600)):
-                raise SystemExit(f"a reader failed:\n{ready['error']}")
+                raise SystemExit(f"a {target.__name__} process failed:\n{ready['error']}")
         start.set()
         done = [queue.get(timeout=600) for _ in procs]
     finally:
@@ -264,27 +289,32 @@ def _concurrent_queries(db: str, chunks: list[tuple[list[tuple[str, str]], list[
         for proc in procs:
             proc.join()
     if errors := [d["error"] for d in done if "error" in d]:
-        raise SystemExit(f"a reader failed:\n{errors[0]}")
+        raise SystemExit(f"a {target.__name__} process failed:\n{errors[0]}")
     count = sum(d["count"] for d in done)
     seconds = max(d["ended"] for d in done) - min(d["began"] for d in done)
-    return {"readers": len(chunks), "verify": verify, "count": count, "seconds": round(seconds, 3),
-            "store_per_s": _rate(count, seconds), "per_reader_per_s": [_rate(d["count"], d["ended"] - d["began"])
-                                                                        for d in done],
-            "present_found_original": sum(d["present_found_original"] for d in done)}
+    out = {"readers": len(chunks), "verify": verify, "count": count, "seconds": round(seconds, 3),
+           "store_per_s": _rate(count, seconds), "per_reader_per_s": [_rate(d["count"], d["ended"] - d["began"])
+                                                                       for d in done],
+           "present_found_original": sum(d["present_found_original"] for d in done)}
+    return out
 
 
-def _checks_store_only(index: Any, documents: list[Any], verify: str) -> tuple[float, Counter[str]]:
-    """``documents`` checked as ``check_many`` does, in batches of :data:`_MANY_BATCH`, each
-    prepared untimed, then checked in one write transaction: the seconds in those
-    transactions, and the relation of each first match (``new`` when none)."""
+def _check_batches(index: Any, documents: list[Any]) -> list[list[Any]]:
+    """``documents`` prepared as ``check_many`` does, in batches of :data:`_MANY_BATCH`."""
     from dedup.store import batches
 
+    return [index._entries(batch, store=True) for batch in batches(documents, _MANY_BATCH)]  # noqa: SLF001
+
+
+def _checks_store_only(index: Any, prepared: list[list[Any]], verify: str) -> tuple[float, Counter[str]]:
+    """Batches of :func:`_check_batches` checked as ``check_many`` does, each in one write
+    transaction: the seconds in those transactions, and the relation of each first match
+    (``new`` when none)."""
     relations: Counter[str] = Counter()
     total = 0.0
-    for batch in batches(documents, _MANY_BATCH):
-        entries = index._entries(batch, store=True)  # noqa: SLF001 - the benchmark times the store's steps
+    for entries in prepared:
         start = time.perf_counter()
-        for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001
+        for matches in index._check_entries(entries, limit=10, align=False,  # noqa: SLF001 - the store's steps
                                              candidates=None, verify=verify):
             relations[matches[0].relation if matches else "new"] += 1
         total += time.perf_counter() - start
@@ -305,7 +335,8 @@ def _fresh_checks(db: str, docs: list[tuple[str, str]], cache_mb: int | None, qu
         start = time.perf_counter()
         rows = index.preload() if cache_mb is not None else 0
         preload_seconds = time.perf_counter() - start
-        total, relations = _checks_store_only(index, [Document(i, t) for i, t in docs], "shingles")
+        total, relations = _checks_store_only(index, _check_batches(index, [Document(i, t) for i, t in docs]),
+                                              "shingles")
         for i, _ in docs:
             index.remove(i)
     queue.put({"verify": "shingles", "batch": _MANY_BATCH, "cache_mb": cache_mb, "preload_rows": rows,
@@ -419,8 +450,8 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         random.Random(2).shuffle(part)
     chunks = iter([fresh_present[i * half:(i + 1) * half] + fresh_absent[i * half:(i + 1) * half]
                    for i in range(parts)])
-    out["concurrent_queries"] = [_concurrent_queries(db, [(next(chunks), next(chunks)) for _ in range(readers)],
-                                                     verify)
+    out["concurrent_queries"] = [_concurrent(_read_queries, db, [(next(chunks), next(chunks)) for _ in range(readers)],
+                                             verify)
                                  for verify in ("full", "shingles") for readers in _READERS]
 
     # query_many over a larger sample (worker processes take ~1 s to start): batches prepared
@@ -478,7 +509,7 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
     out["check_many_store"] = []
     for verify in ("full", "shingles"):
         to_check = [Document(f"b{verify[0]}-" + q.id, q.text) for q in many]
-        total, relations = _checks_store_only(index, to_check, verify)
+        total, relations = _checks_store_only(index, _check_batches(index, to_check), verify)
         clock.take()
         for c in to_check:
             index.remove(c.id)
@@ -495,6 +526,19 @@ def _run_index(path: str, absent_path: str | None, n: int, sample: int, batch_si
         out["check_many_store_fresh"] = [
             _child(_fresh_checks, db, [(f"f{k}-" + i, t) for part in fresh for i, t in part[k::2]], mb)
             for k, mb in enumerate((None, cached_mb))]
+        # fresh texts again, checked store-only by 1, then 2, processes at once (default
+        # cache), each after an untimed pass of queries (a sixth of its texts): crawlers in
+        # several processes take turns at the write lock
+        more = query_sample(path, absent_path, n, sum(_READERS) * batch_sample * 6 // 10, seed=4,
+                            skip_absent=unseen_taken + batch_sample)
+        mixed = sorted(((f"m{k}-" + i, t) for k, part in enumerate(more) for i, t in part),
+                       key=lambda d: random.Random(d[0]).random())  # edited copies and unseen mixed
+        size = len(mixed) // sum(_READERS)
+        slots = iter([(mixed[k * size:k * size + size // 6], mixed[k * size + size // 6:(k + 1) * size])
+                      for k in range(sum(_READERS))])
+        out["concurrent_checks"] = [_concurrent(_check_at_once, db, [next(slots) for _ in range(checkers)],
+                                                "shingles")
+                                    for checkers in _READERS]
         clock.take()
     # checks verified by shingles, their documents removed again afterwards
     shingle_checks = [Document("s-" + q.id, q.text) for q in queries]
@@ -720,6 +764,11 @@ def render(m: dict[str, Any]) -> str:
         for cm in d.get("check_many_store", []):
             lines.append(f"| {n:,} | dedup check_many, store only (batch {cm['batch']}, verify {cm['verify']}) | | | "
                          f"{cm['seconds']} | {cm['store_per_s']} | {cm['count']:,} checks: {cm['statuses']} |")
+        for cc in d.get("concurrent_checks", []):
+            lines.append(f"| {n:,} | dedup check_many of fresh texts, store only (batch {_MANY_BATCH}, verify "
+                         f"{cc['verify']}), {cc['readers']} process(es) at once | | | {cc['seconds']} | "
+                         f"{cc['store_per_s']} | per process {cc['per_reader_per_s']}/s; "
+                         f"{cc['present_found_original']}/{cc['count']} matched |")
         for cf in d.get("check_many_store_fresh", []):
             cache = (f"cache_mb={cf['cache_mb']} and preload() of {cf['preload_rows']:,} key rows in "
                      f"{cf['preload_seconds']}s (untimed)" if cf["cache_mb"] else "default cache")

@@ -386,6 +386,12 @@ def test_index_bench_command_line(generated, tmp_path):
         assert fresh["count"] == 16 and sum(fresh["statuses"].values()) == 16
         assert fresh["statuses"].get("duplicate") and fresh["statuses"].get("new")
         assert fresh["store_per_s"] > 0 and fresh["peak_rss_mb"] > 0
+    # checkers at once: 1 then 2 processes, each on fresh texts of its own, each checked
+    checkers = d["concurrent_checks"]
+    one = checkers[0]["count"]
+    assert one > 0 and [(c["readers"], c["count"], len(c["per_reader_per_s"])) for c in checkers] == [
+        (1, one, 1), (2, 2 * one, 2)]
+    assert all(c["store_per_s"] > 0 and 0 < c["present_found_original"] < c["count"] for c in checkers)
     # re-fetched pages: each replaces its own stored version, so it matches the corpus copy it
     # was checked against before, not itself
     refetched = d["check_refetched_store"]
