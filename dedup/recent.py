@@ -295,6 +295,11 @@ class RecentKeys(ConnectionCache):
     def __len__(self) -> int:
         return len(self._doc) + len(self._passage)
 
+    @property
+    def generation(self) -> int | None:
+        """The file's ``recent_generation`` as of the last :meth:`sync` (None before one)."""
+        return self._generation
+
     def sync(self, conn: sqlite3.Connection) -> None:
         if not self.changed(conn):
             return

@@ -643,15 +643,7 @@ class BaseSyndicationIndex(ABC):
         """Candidates by band keys, verified against the stored documents, strongest first."""
         check_limit(limit)
         cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
-        hits = self._lookup(reader, entry)
-        min_hits = self.config.passage_min_hits
-        # most shared keys first, larger (newer) handles first on ties; verifying is the costly
-        # part, so it is capped
-        keep = sorted((h for h, (d, p) in hits.items() if d > 0 or p >= min_hits), reverse=True)
-        keep.sort(key=lambda h: (-hits[h][0], -hits[h][1]))
-        # the queried document's own stored version (a re-fetched page) is no candidate: it is
-        # loaded, if among the first, in one more place and dropped, so that it takes no slot
-        wanted = keep[:cap + 1] if exclude is not None else keep[:cap]
+        wanted = self._wanted(self._lookup(reader, entry), cap, exclude)
         if verify == "shingles":
             return self._shingle_matches(reader, entry, wanted, limit=limit, exclude=exclude, cap=cap)
         stored = [s for s in self._load(reader, wanted) if s.doc.id != exclude][:cap]
@@ -689,19 +681,23 @@ class BaseSyndicationIndex(ABC):
                      for m, s in found]
         return [m for m, _ in found]
 
+    def _wanted(self, hits: Mapping[Any, Sequence[int]], cap: int, exclude: str | None) -> list[Any]:
+        """The candidates to verify of band-key ``hits`` (handle -> whole-text, passage hits)."""
+        min_hits = self.config.passage_min_hits
+        # most shared keys first, larger (newer) handles first on ties; verifying is the costly
+        # part, so it is capped
+        keep = sorted((h for h, (d, p) in hits.items() if d > 0 or p >= min_hits), reverse=True)
+        keep.sort(key=lambda h: (-hits[h][0], -hits[h][1]))
+        # the queried document's own stored version (a re-fetched page) is no candidate: it is
+        # loaded, if among the first, in one more place and dropped, so that it takes no slot
+        return keep[:cap + 1] if exclude is not None else keep[:cap]
+
     def _shingle_matches(self, reader: Any, entry: Entry, wanted: Sequence[Any], *, limit: int,
                          exclude: str | None, cap: int) -> list[Match]:
         """``verify="shingles"``: the candidates verified by their word n-gram hashes alone."""
-        related: list[tuple[Relation, Verification, StoredShingles]] = []
-        for s in [s for s in self._load_shingles(reader, wanted) if s.id != exclude][:cap]:
-            result = shingle_verification(entry.features.shingles, s.shingles, self.config)
-            if result.relation is not None:
-                related.append((result.relation, result, s))
-        # strongest first: relation, then the share of the shorter text, then the closest copy
-        related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[1].scores["jaccard"],
-                                     -rs[2].added, rs[2].id))
-        return [Match(s.id, relation, result.scores, result.reason, s.added, s.url, s.title, s.date, s.source)
-                for relation, result, s in related[:limit]]
+        return _shingle_ranked([(s, shingle_verification(entry.features.shingles, s.shingles, self.config))
+                               for s in [s for s in self._load_shingles(reader, wanted) if s.id != exclude][:cap]],
+                              limit)
 
     def _idf(self, reader: Any, entry: Entry, stored: Sequence[Stored]) -> IdfTable:
         """IDF over the stored corpus plus the queried document, for the words verification needs."""
@@ -722,6 +718,16 @@ class BaseSyndicationIndex(ABC):
         if isinstance(text_or_document, str):
             return Document("<query>", text_or_document), None
         raise TypeError(f"expected a str or dedup.Document, got {type(text_or_document).__name__}")
+
+
+def _shingle_ranked(verified: Iterable[tuple[StoredShingles, Verification]], limit: int) -> list[Match]:
+    """The related ones of shingle-verified candidates as matches, strongest first: relation,
+    then the share of the shorter text, then the closest copy."""
+    related = [(result.relation, result, s) for s, result in verified if result.relation is not None]
+    related.sort(key=lambda rs: (_RELATION_RANK[rs[0]], -rs[1].scores["containment"], -rs[1].scores["jaccard"],
+                                 -rs[2].added, rs[2].id))
+    return [Match(s.id, relation, result.scores, result.reason, s.added, s.url, s.title, s.date, s.source)
+            for relation, result, s in related[:limit]]
 
 
 def _feature_sizes(features: TextFeatures) -> tuple[str | None, int, int, int]:
@@ -1314,6 +1320,17 @@ class FrequencyCache(ConnectionCache):
         return dict(self._totals)
 
 
+@dataclass(frozen=True, slots=True)
+class _Ahead:
+    """What a batch of checks found in one read snapshot, before taking the write lock
+    (:meth:`SyndicationIndex._ahead`): the recent table's generation then, and for each entry
+    its hits in the whole-text key table and its candidates among them verified by shingles."""
+
+    generation: int | None
+    hits: list[dict[Any, list[int]]]
+    verified: list[dict[int, tuple[StoredShingles, Verification]]]
+
+
 class _Deferred:
     """The writes of a write transaction that can wait for its end, or for a statement that
     reads them: the counts (read once, kept with the changes not yet written), the languages,
@@ -1809,10 +1826,17 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _lookup(self, reader: Any, entry: Entry) -> dict[Any, list[int]]:
         conn: sqlite3.Connection = reader
-        hits: dict[Any, list[int]] = {}
         entry = self._encode_keys(entry)
         self._recent.sync(conn)
-        keys = entry.doc_keys
+        hits = self._text_key_hits(conn, entry.doc_keys)
+        self._recent_text_hits(entry.doc_keys, hits)
+        if len(entry.passage_keys):
+            self._passage_hits(conn, entry.passage_keys, hits)
+        return hits
+
+    def _text_key_hits(self, conn: sqlite3.Connection, keys: np.ndarray) -> dict[Any, list[int]]:
+        """The documents of the whole-text key table holding (stored) ``keys``, with how many."""
+        hits: dict[Any, list[int]] = {}
         if len(keys):  # only those the filter may hold: most keys of a new text are in no document
             self._sync_filter(conn)
             held = self._filter.may_hold(keys)
@@ -1823,13 +1847,14 @@ class SyndicationIndex(BaseSyndicationIndex):
             for doc, n in conn.execute(
                     f"SELECT doc, count(*) FROM text_keys WHERE key IN ({_marks(len(chunk))}) GROUP BY doc", chunk):
                 hits.setdefault(doc, [0, 0])[0] += n
-        recent_docs = self._recent.doc_pairs(entry.doc_keys)[1]
+        return hits
+
+    def _recent_text_hits(self, keys: np.ndarray, hits: dict[Any, list[int]]) -> None:
+        """Count the recent documents holding (stored) whole-text ``keys`` into ``hits``."""
+        recent_docs = self._recent.doc_pairs(keys)[1]
         if len(recent_docs):  # a recent copy shares all of a text's keys: counted per document
             for doc, n in zip(*(a.tolist() for a in np.unique(recent_docs, return_counts=True)), strict=True):
                 hits.setdefault(doc, [0, 0])[0] += n
-        if len(entry.passage_keys):
-            self._passage_hits(conn, entry.passage_keys, hits)
-        return hits
 
     def _sync_filter(self, conn: sqlite3.Connection) -> None:
         """Catch up with the file's key filter; give SQLite's page cache what the filter
@@ -1887,13 +1912,17 @@ class SyndicationIndex(BaseSyndicationIndex):
         return self._rows(reader, handles, _stored_from_row)
 
     def _load_shingles(self, reader: Any, handles: Sequence[Any]) -> list[StoredShingles]:
+        found = self._shingles_by_handle(reader, handles)
+        return [found[h] for h in handles if h in found]
+
+    def _shingles_by_handle(self, conn: sqlite3.Connection, handles: Sequence[int]) -> dict[int, StoredShingles]:
         # the columns before the body, then the body's first bytes through incremental blob
         # I/O: its hashes lie in the row's first overflow page, so the pages of the rest of the
         # body (~8 KB an article) are not read (at 1M articles, where most bodies come from the
         # disk: ~125 µs a candidate against ~185 for the whole row)
-        conn: sqlite3.Connection = reader
-        return [StoredShingles(row[1], _blob_shingles(conn, row[0]), float(row[2]), row[4], row[5], row[3], row[6])
-                for row in self._rows(conn, handles, tuple, _META_COLUMNS)]
+        return {row[0]: StoredShingles(row[1], _blob_shingles(conn, row[0]), float(row[2]), row[4], row[5], row[3],
+                                       row[6])
+                for row in self._rows(conn, handles, tuple, _META_COLUMNS)}
 
     @staticmethod
     def _rows(conn: sqlite3.Connection, handles: Sequence[Any], decode: Callable[[Sequence[Any]], T],
@@ -1927,15 +1956,25 @@ class SyndicationIndex(BaseSyndicationIndex):
 
     def _check_entries(self, entries: Sequence[Entry], *, limit: int, align: bool,
                        candidates: int | None, verify: Verify) -> list[list[Match]]:
-        """All of ``entries`` in one write transaction: each is queried, then added."""
+        """All of ``entries`` in one write transaction: each is queried, then added.
+
+        With ``verify="shingles"`` on whole-text keys (no passage keys), the entries are first
+        queried in one read transaction, without the write lock (:meth:`_ahead`: another
+        process's batch can be written meanwhile); under the lock, each check then looks only
+        at what changed since (:meth:`_matches_since`), with the same answers."""
+        cap = max(4 * limit, self.config.max_bucket) if candidates is None else candidates
+        ahead = (self._ahead(entries, cap) if verify == "shingles" and not any(len(e.passage_keys) for e in entries)
+                 else None)
+
         def work(conn: sqlite3.Connection) -> list[list[Match]]:
             out = []
             pending = _Deferred(self._log_words)
-            for entry in entries:
+            for i, entry in enumerate(entries):
                 if verify == "full":  # full verification reads the frequency log and languages
                     pending.flush(conn)
-                out.append(self._matches(conn, entry, limit=limit, align=align, exclude=entry.doc.id,
-                                         candidates=candidates, verify=verify))
+                found = None if ahead is None else self._matches_since(conn, entry, ahead, i, limit=limit, cap=cap)
+                out.append(found if found is not None else self._matches(
+                    conn, entry, limit=limit, align=align, exclude=entry.doc.id, candidates=candidates, verify=verify))
                 self._insert(conn, [entry], move=False, synced=True, deferred=pending)
             pending.flush(conn)
             _background_steps(conn, _move_budget(sum(len(e.doc_keys) + len(e.passage_keys) for e in entries)))
@@ -1943,6 +1982,55 @@ class SyndicationIndex(BaseSyndicationIndex):
             return out
 
         return self._transaction(work, write=True)
+
+    def _ahead(self, entries: Sequence[Entry], cap: int) -> _Ahead:
+        """Each entry's hits in the whole-text key table and its candidates among them,
+        verified by shingles, in one read snapshot."""
+        def work(conn: sqlite3.Connection) -> _Ahead:
+            self._recent.sync(conn)
+            hits, verified = [], []
+            for entry in entries:
+                found = self._text_key_hits(conn, self._encode_keys(entry).doc_keys)
+                loaded = self._shingles_by_handle(conn, self._wanted(found, cap, entry.doc.id))
+                hits.append(found)
+                verified.append({h: (s, shingle_verification(entry.features.shingles, s.shingles, self.config))
+                                 for h, s in loaded.items()})
+            return _Ahead(self._recent.generation, hits, verified)
+
+        return self._transaction(work, write=False)
+
+    def _matches_since(self, conn: sqlite3.Connection, entry: Entry, ahead: _Ahead, i: int, *, limit: int,
+                       cap: int) -> list[Match] | None:
+        """The shingle matches of ``entries[i]`` of :meth:`_ahead`, in the write transaction:
+        its snapshot's key-table hits, less the documents removed since, plus the recent
+        documents (searched in memory: those added since the snapshot are there too), so the
+        answer is the one a lookup now would give. None when the recent table was merged
+        since (its documents then went to the key table: look up again)."""
+        self._recent.sync(conn)
+        if self._recent.generation != ahead.generation:
+            return None
+        before = ahead.hits[i]
+        hits = {doc: list(n) for doc, n in before.items()}
+        self._recent_text_hits(self._encode_keys(entry).doc_keys, hits)
+        exclude = entry.doc.id
+        asked: set[int] = set()
+        while True:  # the snapshot's candidates removed since (replaced, evicted) are none
+            wanted = self._wanted(hits, cap, exclude)
+            unasked = [h for h in wanted if h in before and h not in asked]
+            if not unasked:
+                break
+            asked.update(unasked)
+            stored = {row[0] for row in conn.execute(
+                f"SELECT rowid FROM docs WHERE rowid IN ({_marks(len(unasked))})", unasked)}
+            for h in unasked:
+                if h not in stored:
+                    del hits[h]
+        verified = ahead.verified[i]
+        loaded = self._shingles_by_handle(conn, [h for h in wanted if h not in verified])
+        results = [verified[h] if h in verified else
+                   (loaded[h], shingle_verification(entry.features.shingles, loaded[h].shingles, self.config))
+                   for h in wanted if h in verified or h in loaded]
+        return _shingle_ranked([r for r in results if r[0].id != exclude][:cap], limit)
 
     def get(self, doc_id: str) -> Document | None:
         row = self._transaction(

@@ -402,21 +402,25 @@ def test_readers_never_see_half_a_batch(tmp_path):
     assert max(seen) == 1000 and len(seen) > 2
 
 
-def _checker(path: str, text: str, worker: int, barrier) -> str:  # type: ignore[no-untyped-def]
+def _checker(path: str, text: str, worker: int, verify: str, barrier) -> str:  # type: ignore[no-untyped-def]
     with SyndicationIndex(path) as index:
         barrier.wait()
-        return index.check(Document(f"copy-{worker}", text)).status
+        return index.check(Document(f"copy-{worker}", text), verify=verify).status  # type: ignore[arg-type]
 
 
-def test_concurrent_checks_of_one_story_find_one_new(tmp_path):
+@pytest.mark.parametrize("config, verify", [(ScanConfig(), "full"), (ScanConfig(passage_lsh=(0, 3)), "shingles")],
+                         ids=["default-full", "whole-text-shingles"])
+def test_concurrent_checks_of_one_story_find_one_new(tmp_path, config, verify):
+    # whole-text shingle checks query before taking the write lock: the check under the lock
+    # still sees the copies the others committed meanwhile
     path = str(tmp_path / "shared.db")
-    SyndicationIndex(path).close()
+    SyndicationIndex(path, config).close()
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     ctx = multiprocessing.get_context(method)
     with ctx.Manager() as manager:
         barrier = manager.Barrier(4)
         with ctx.Pool(4) as pool:
-            statuses = pool.starmap(_checker, [(path, seed("003").text, w, barrier) for w in range(4)])
+            statuses = pool.starmap(_checker, [(path, seed("003").text, w, verify, barrier) for w in range(4)])
     assert sorted(statuses) == ["duplicate", "duplicate", "duplicate", "new"]
 
 
