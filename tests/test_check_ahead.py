@@ -85,14 +85,21 @@ def test_batched_checks_answer_as_queries_then_adds_one_at_a_time(tmp_path, monk
         assert sorted(batched.ids()) == sorted(stepwise.ids())
 
 
-def test_a_copy_committed_after_the_snapshot_is_matched(tmp_path, monkeypatch):
+@pytest.mark.parametrize("merge", [False, True], ids=["copy-in-recent-table", "copy-merged"])
+def test_a_copy_committed_after_the_snapshot_is_matched(tmp_path, monkeypatch, merge):
     story = seed("003")
     with SyndicationIndex(tmp_path / "i.db", WHOLE_TEXT) as index, \
             SyndicationIndex(tmp_path / "i.db") as other:
         index.add_many(_articles(20))
-        answered = _spy(index, monkeypatch, lambda: other.add(Document("theirs", story.text)))
+
+        def add() -> None:
+            other.add(Document("theirs", story.text))
+            if merge:  # its keys leave the recent table for the key table: the check looks up again
+                other.merge()
+
+        answered = _spy(index, monkeypatch, add)
         verdict = index.check(_edited(story, "mine"), verify="shingles")
-        assert answered == [True]
+        assert answered == [not merge]
         assert verdict.status == "duplicate" and [m.id for m in verdict.matches] == ["theirs"]
 
 
@@ -114,22 +121,6 @@ def test_a_candidate_removed_after_the_snapshot_is_not_reported(tmp_path, monkey
         verdict = index.check(_edited(story, "mine"), verify="shingles")
         assert answered == [True]
         assert [m.id for m in verdict.matches] == ["kept"]
-
-
-def test_a_merge_after_the_snapshot_makes_the_check_look_up_again(tmp_path, monkeypatch):
-    story = seed("003")
-    with SyndicationIndex(tmp_path / "i.db", WHOLE_TEXT) as index, \
-            SyndicationIndex(tmp_path / "i.db") as other:
-        index.add_many(_articles(20))
-
-        def add_and_merge() -> None:  # the copy's keys leave the recent table for the key table
-            other.add(Document("theirs", story.text))
-            other.merge()
-
-        answered = _spy(index, monkeypatch, add_and_merge)
-        verdict = index.check(_edited(story, "mine"), verify="shingles")
-        assert answered == [False]
-        assert [m.id for m in verdict.matches] == ["theirs"]
 
 
 def test_full_verification_and_passage_keys_check_under_the_lock(tmp_path, monkeypatch):
