@@ -50,7 +50,9 @@ Guarantees of the SQLite backend:
   stored one. ``max_bucket``, ``passage_min_hits`` and ``boilerplate_min_docs`` only steer
   lookups and may differ per handle.
 - **several processes, one host**: WAL mode, every write in ``BEGIN IMMEDIATE``, a busy
-  timeout and a retry with backoff on ``SQLITE_BUSY``; readers see whole batches only.
+  timeout and a retry with backoff on ``SQLITE_BUSY``; readers see whole batches only. A
+  batch of shingle checks on whole-text keys is queried in a read snapshot first; under the
+  write lock each check adds what was added since and drops what was removed since.
 - **crash safety**: a batch is one transaction; a process killed mid-batch leaves the index
   with every committed batch and nothing of the interrupted one. ``synchronous=NORMAL``:
   durable against a killed process, while a power cut may lose the last commits (never
@@ -556,7 +558,10 @@ class BaseSyndicationIndex(ABC):
         against other writers. The SQLite index checks a whole batch in one write transaction:
         other writers wait for it (up to their ``timeout``), so on a file shared with busy
         crawlers smaller batches keep their waits short; and an error rolls the batch back
-        (the batches before it stay). The Redis index adds each document as it is checked.
+        (the batches before it stay). With ``verify="shingles"`` on a whole-text-only index, it
+        first queries the batch in a read transaction, without the write lock, and under the
+        lock looks only at what changed since, with the same answers: two processes checking
+        at once do not wait for each other's lookups. The Redis index adds each document as it is checked.
         Either way the verdicts of a call that raises are lost with it.
         """
         candidates = check_candidates(candidates)
