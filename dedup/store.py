@@ -1520,12 +1520,13 @@ class SyndicationIndex(BaseSyndicationIndex):
                 except BaseException:
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
-                    if write:
-                        # a batch of checks lets the caches read the transaction's own rows
-                        # (each check syncs after the inserts before it): read them again
-                        self._recent.clear()
-                        self._cache.clear()
-                        self._filter.clear()
+                    # a batch of checks lets the caches read the transaction's own rows (each
+                    # check syncs after the inserts before it), and a cache that failed while
+                    # catching up (busy) has taken the file's version without its rows: read
+                    # them again
+                    self._recent.clear()
+                    self._cache.clear()
+                    self._filter.clear()
                     raise
                 return result
 
@@ -2025,8 +2026,8 @@ class SyndicationIndex(BaseSyndicationIndex):
             if not unasked:
                 break
             asked.update(unasked)
-            stored = {row[0] for row in conn.execute(
-                f"SELECT rowid FROM docs WHERE rowid IN ({_marks(len(unasked))})", unasked)}
+            stored = {row[0] for chunk in _chunks(unasked) for row in conn.execute(
+                f"SELECT rowid FROM docs WHERE rowid IN ({_marks(len(chunk))})", chunk)}
             for h in unasked:
                 if h not in stored:
                     del hits[h]

@@ -6,6 +6,7 @@ between is seen, what they removed is not reported."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
 
 import pytest
@@ -137,3 +138,35 @@ def test_full_verification_and_passage_keys_check_under_the_lock(tmp_path, monke
         assert lean.check(_edited(story, "full"), verify="full").status == "duplicate"
         assert default.check(_edited(story, "shingles"), verify="shingles").status == "duplicate"
         assert lean_answered == default_answered == []
+
+
+class _BusyOnce:
+    """A connection whose next read of the recent table's generation fails as busy."""
+
+    def __init__(self, conn) -> None:  # type: ignore[no-untyped-def]
+        self._conn, self.armed = conn, True
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._conn, name)
+
+    def execute(self, sql: str, *args):  # type: ignore[no-untyped-def]
+        if self.armed and sql.startswith("SELECT") and "recent_generation'" in sql:
+            self.armed = False
+            raise sqlite3.OperationalError("database is locked")
+        return self._conn.execute(sql, *args)
+
+
+def test_a_snapshot_retried_after_a_busy_error_sees_what_was_committed(tmp_path):
+    # the handle's caches took the file's version before the busy error cut their catching
+    # up short: the retry must read the new rows, not take the cache as current
+    story = seed("003")
+    with SyndicationIndex(tmp_path / "i.db", WHOLE_TEXT) as index, \
+            SyndicationIndex(tmp_path / "i.db") as other:
+        index.add(Document("other", seed("004").text))
+        index.query("warm the caches", verify="shingles")
+        other.add(Document("theirs", story.text))
+        busy = _BusyOnce(index._conn)
+        index._conn = busy  # type: ignore[assignment]
+        verdict = index.check(_edited(story, "mine"), verify="shingles")
+        assert not busy.armed
+        assert verdict.status == "duplicate" and [m.id for m in verdict.matches] == ["theirs"]
